@@ -1,0 +1,3 @@
+using Esp.Cli;
+
+return await EspCommand.Create().Parse(args).InvokeAsync();

@@ -1,0 +1,26 @@
+namespace Esp.Tests.Infrastructure;
+
+/// <summary>Where things are in the checkout the tests run from.</summary>
+internal static class RepositoryPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Peers => Path.Combine(Root, "tests", "peers");
+
+    public static string Protos => Path.Combine(Root, "tests", "protos");
+
+    public static string Samples => Path.Combine(Root, "samples");
+
+    /// <summary>Debian's interpreter, which has grpcio, PyJWT and google-auth (the first python3 on PATH may not).</summary>
+    public const string Python = "/usr/bin/python3";
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Esp.slnx")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException($"No Esp.slnx above {AppContext.BaseDirectory}.");
+    }
+}

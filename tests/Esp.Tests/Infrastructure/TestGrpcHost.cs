@@ -1,0 +1,64 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Esp.Grpc.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Esp.Tests.Infrastructure;
+
+/// <summary>Real Kestrel on 127.0.0.1, port 0, serving gRPC services with our server binding.</summary>
+internal sealed class TestGrpcHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestGrpcHost(WebApplication app, int port, bool tls)
+    {
+        _app = app;
+        Port = port;
+        Address = new Uri($"{(tls ? "https" : "http")}://127.0.0.1:{port}");
+    }
+
+    public int Port { get; }
+
+    public Uri Address { get; }
+
+    public static async Task<TestGrpcHost> StartAsync(
+        GrpcServiceDefinition[] services,
+        GrpcServerOptions? options = null,
+        X509Certificate2? certificate = null,
+        HttpProtocols protocols = HttpProtocols.Http2,
+        RequestDelegate? fallback = null)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = certificate is null ? protocols : HttpProtocols.Http1AndHttp2;
+                if (certificate is not null)
+                    listen.UseHttps(certificate);
+            });
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.UseGrpcServices(options ?? new GrpcServerOptions(), services);
+        if (fallback is not null)
+            app.Run(fallback);
+        await app.StartAsync().DefaultTimeout();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestGrpcHost(app, new Uri(address).Port, certificate is not null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().DefaultTimeout();
+        await _app.DisposeAsync();
+    }
+}
