@@ -9,7 +9,7 @@ public readonly record struct CallOptions
     /// <summary>When the call expires (UTC); sent as <c>grpc-timeout</c> and enforced locally.</summary>
     public DateTime? Deadline { get; init; }
 
-    /// <summary>A shorthand for <see cref="Deadline"/>: this long from the start of the call.</summary>
+    /// <summary>A shorthand for <see cref="Deadline"/>: this long from the start of the call; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> means none.</summary>
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>Cancels the call (the server sees RST_STREAM CANCEL).</summary>

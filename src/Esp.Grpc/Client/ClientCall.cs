@@ -88,7 +88,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDuplexCall<TRequest, TR
     private TimeSpan? RemainingTime()
     {
         if (_options.Timeout is { } timeout)
-            return timeout;
+            return timeout == Timeout.InfiniteTimeSpan ? null : timeout;
         if (_options.Deadline is { } deadline && deadline != DateTime.MaxValue)
             return deadline.ToUniversalTime() - _channel.Options.TimeProvider.GetUtcNow().UtcDateTime;
         return null;
@@ -192,7 +192,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDuplexCall<TRequest, TR
     public async Task<TResponse> ReadSingleResponseAsync()
     {
         var message = await ReadNextAsync(CancellationToken.None)
-            ?? throw Fail(new Status(StatusCode.Internal, "The server ended the call with OK but sent no response message."));
+            ?? throw FailAfterOk(new Status(StatusCode.Internal, "The server ended the call with OK but sent no response message."));
         if (await ReadNextAsync(CancellationToken.None) is not null)
             throw Fail(new Status(StatusCode.Internal, "The server sent more than one response message to a call that takes one."));
         return message;
@@ -251,6 +251,20 @@ internal sealed class ClientCall<TRequest, TResponse> : IDuplexCall<TRequest, TR
         return new RpcException(_status!.Value, _trailers);
     }
 
+    /// <summary>
+    /// The server ended the call with OK but broke the call's contract (no response message): the
+    /// OK already settled is replaced, so the exception and <see cref="GetStatus"/> agree on the failure.
+    /// </summary>
+    private RpcException FailAfterOk(Status status)
+    {
+        lock (_lock)
+        {
+            if (_status is { Code: StatusCode.OK })
+                _status = status;
+        }
+        return Fail(status);
+    }
+
     private RpcException Fail(Exception exception, string context)
     {
         Finish(StatusFromException(exception, context), null);
@@ -281,15 +295,29 @@ internal sealed class ClientCall<TRequest, TResponse> : IDuplexCall<TRequest, TR
     {
         if (_status is { } settled)
             return settled;
+        // A reset before the response headers comes wrapped in an HttpRequestException; after them, on its own.
+        if (FindStreamReset(exception) is { } http2)
+        {
+            return new Status(HttpStatusMapping.FromHttp2ErrorCode(http2.ErrorCode),
+                $"{context}: the HTTP/2 stream was reset ({HttpStatusMapping.Http2ErrorName(http2.ErrorCode)}).");
+        }
         return exception switch
         {
-            HttpProtocolException http2 => new Status(HttpStatusMapping.FromHttp2ErrorCode(http2.ErrorCode),
-                $"{context}: the HTTP/2 stream was reset ({HttpStatusMapping.Http2ErrorName(http2.ErrorCode)})."),
             HttpRequestException request => new Status(StatusCode.Unavailable, $"{context}: {request.Message}"),
             IOException io => new Status(StatusCode.Unavailable, $"{context}: {io.Message}"),
             OperationCanceledException => CancelledStatus,
             _ => new Status(StatusCode.Internal, $"{context}: {exception.GetType().Name}: {exception.Message}"),
         };
+    }
+
+    private static HttpProtocolException? FindStreamReset(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is HttpProtocolException http2)
+                return http2;
+        }
+        return null;
     }
 
     private static bool TryReadStatus(HttpHeaders headers, out Status status)

@@ -50,7 +50,8 @@ internal static class GrpcTimeout
             return Fmt(ticks * 100, 'n');
         foreach (var (perUnit, unit) in Units)
         {
-            var amount = (ticks + perUnit - 1) / perUnit;
+            // Rounded up without computing ticks + perUnit - 1, which overflows near TimeSpan.MaxValue.
+            var amount = (ticks / perUnit) + (ticks % perUnit == 0 ? 0 : 1);
             if (amount <= MaxValue)
                 return Fmt(amount, unit);
         }

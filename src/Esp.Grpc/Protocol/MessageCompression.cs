@@ -43,7 +43,9 @@ internal static class MessageCompression
     {
         using var input = new ReadOnlySequenceStream(compressed);
         using var gzip = new GZipStream(input, CompressionMode.Decompress);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(Math.Max(4096, (int)compressed.Length * 4), maxMessageSize + 1));
+        // One byte past the limit proves a message too large; computed in long so int.MaxValue (no limit) cannot overflow.
+        var cap = (int)Math.Min((long)maxMessageSize + 1, Array.MaxLength);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(4096, compressed.Length * 4), cap));
         length = 0;
         try
         {
@@ -51,9 +53,9 @@ internal static class MessageCompression
             {
                 if (length == buffer.Length)
                 {
-                    if (buffer.Length > maxMessageSize)
+                    if (buffer.Length >= cap)
                         throw new RpcException(MessageFraming.MessageTooLarge(length, maxMessageSize));
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxMessageSize + 1));
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, cap));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;

@@ -52,7 +52,7 @@ internal static class PercentEncoding
             else
             {
                 // Not valid on the wire, but keep what we were given rather than lose it.
-                var length = char.IsHighSurrogate(c) && i + 1 < value.Length ? 2 : 1;
+                var length = char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]) ? 2 : 1;
                 bytes.AddRange(Encoding.UTF8.GetBytes(value.Substring(i, length)));
                 i += length - 1;
             }

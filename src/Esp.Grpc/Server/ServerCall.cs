@@ -138,7 +138,7 @@ internal sealed class ServerCall : IDisposable
     {
         if (_deadlineExceeded)
             return EndAsync(DeadlineExceededStatus, null);
-        if (HttpContext.RequestAborted.IsCancellationRequested)
+        if (HttpContext.RequestAborted.IsCancellationRequested || _callCancellation?.IsCancellationRequested == true)
         {
             // The caller reset the stream: there is nobody to send a status to.
             GrpcServerLog.CallCancelled(_logger, _method);
@@ -196,9 +196,35 @@ internal sealed class ServerCall : IDisposable
         return message;
     }
 
-    public ValueTask<T?> ReadRequestAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
-        where T : class, IMessage<T> =>
-        PipeMessageReader.ReadMessageAsync(HttpContext.Request.BodyReader, parser, _requestEncoding, _options.MaxReceiveMessageSize, cancellationToken);
+    public async ValueTask<T?> ReadRequestAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        try
+        {
+            return await PipeMessageReader.ReadMessageAsync(HttpContext.Request.BodyReader, parser, _requestEncoding, _options.MaxReceiveMessageSize, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw CallerGone(ex);
+        }
+    }
+
+    /// <summary>
+    /// Kestrel fails the body (an IOException, or a ConnectionAbortedException) when the caller
+    /// resets the stream, and raises RequestAborted a moment later. Cancel the call now, so the handler sees one consistent
+    /// picture: its token is cancelled and the exception is a cancellation.
+    /// </summary>
+    private OperationCanceledException CallerGone(Exception ex)
+    {
+        try
+        {
+            _callCancellation!.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        return new OperationCanceledException("The caller cancelled the call or went away.", ex, Context.CancellationToken);
+    }
 
     public async Task WriteResponseAsync(IMessage message, CancellationToken cancellationToken)
     {
@@ -226,6 +252,10 @@ internal sealed class ServerCall : IDisposable
             var flush = await writer.FlushAsync(cancellationToken);
             if (flush.IsCanceled)
                 throw new OperationCanceledException(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw CallerGone(ex);
         }
         finally
         {
