@@ -52,6 +52,10 @@ internal sealed class ClientCall<TRequest, TResponse> : IDuplexCall<TRequest, TR
             Content = _content,
         };
         var headers = httpRequest.Headers;
+        // SocketsHttpHandler takes the TLS name (SNI and certificate check) from :authority, so the
+        // override goes there, as grpc's ssl_target_name_override does.
+        if (_channel.Options.ServerNameOverride is { } serverName)
+            headers.Host = serverName;
         headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
         headers.TryAddWithoutValidation(GrpcProtocol.UserAgentHeader, _channel.Options.UserAgent);
         headers.TryAddWithoutValidation(GrpcProtocol.AcceptEncodingHeader, GrpcProtocol.SupportedEncodings);

@@ -95,8 +95,6 @@ public sealed class GrpcChannel : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             ConnectTimeout = TimeSpan.FromSeconds(20),
         };
-        if (options.ServerNameOverride is not null)
-            handler.SslOptions.TargetHost = options.ServerNameOverride;
         if (options.RootCertificates is { } roots)
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => IsTrustedByRoots(certificate, errors, roots);
         return handler;

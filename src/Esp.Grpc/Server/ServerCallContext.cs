@@ -14,15 +14,18 @@ public sealed class ServerCallContext
         RequestHeaders = requestHeaders;
         Deadline = deadline;
         CancellationToken = cancellationToken;
+        // Read now: the HttpContext is recycled when the call ends, a handler may look later.
+        _ = Peer;
+        _ = Host;
     }
 
     /// <summary>The <c>:path</c>, <c>/package.Service/Method</c>.</summary>
     public string Method { get; }
 
-    public string Host => HttpContext.Request.Host.Value ?? "";
+    public string Host => field ??= _call.HttpContext.Request.Host.Value ?? "";
 
     /// <summary><c>ipv4:ADDRESS:PORT</c> or <c>ipv6:[ADDRESS]:PORT</c> of the caller.</summary>
-    public string Peer => ServerCall.FormatPeer(HttpContext);
+    public string Peer => field ??= ServerCall.FormatPeer(_call.HttpContext);
 
     /// <summary>When the call expires (UTC); <see cref="DateTime.MaxValue"/> when the caller set no deadline.</summary>
     public DateTime Deadline { get; }
