@@ -266,11 +266,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", required=True, help="HOST:PORT of the server")
     parser.add_argument("--case", required=True, choices=sorted(CASES))
+    parser.add_argument("--ca", help="PEM CA file: connect with TLS, trusting this CA")
+    parser.add_argument("--servername", help="with --ca: the name to expect in the certificate")
     args = parser.parse_args()
 
     options = [("grpc.max_receive_message_length", 8 * MIB),
                ("grpc.max_send_message_length", -1)]
-    with grpc.insecure_channel(args.target, options=options) as channel:
+    if args.ca:
+        if args.servername:
+            options.append(("grpc.ssl_target_name_override", args.servername))
+        with open(args.ca, "rb") as ca:
+            credentials = grpc.ssl_channel_credentials(ca.read())
+        channel = grpc.secure_channel(args.target, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(args.target, options=options)
+    with channel:
         try:
             CASES[args.case](Echo(channel))
         except CaseFailed as failure:

@@ -211,9 +211,13 @@ def main():
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=32),
         # The receive limit stays grpcio's default 4 MiB (the oversize case relies on it).
-        options=[("grpc.max_send_message_length", -1)])
+        # No SO_REUSEPORT: a second server on a taken port must fail, not share it.
+        options=[("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((EchoService().handler(),))
-    port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    try:
+        port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    except RuntimeError:  # newer grpcio raises, older returns 0
+        port = 0
     if port == 0:
         sys.exit(f"cannot bind 127.0.0.1:{args.port}")
     server.start()

@@ -1,5 +1,3 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 
 namespace Esp.Grpc.Client;
@@ -19,7 +17,7 @@ public sealed class GrpcChannel : IDisposable
         Address = address;
         Options = options;
         _disposeInvoker = options.HttpHandler is null;
-        Invoker = new HttpMessageInvoker(options.HttpHandler ?? CreateHandler(options), disposeHandler: _disposeInvoker);
+        Invoker = new HttpMessageInvoker(options.HttpHandler ?? GrpcHttpHandlers.Create(options.RootCertificates), disposeHandler: _disposeInvoker);
     }
 
     public Uri Address { get; }
@@ -77,41 +75,5 @@ public sealed class GrpcChannel : IDisposable
         var call = new ClientCall<TRequest, TResponse>(this, method, options);
         call.Start(request);
         return call;
-    }
-
-    /// <summary>A handler set up for gRPC: no redirects, cookies, proxies or decompression; HTTP/2 pooled and multiplexed.</summary>
-    private static SocketsHttpHandler CreateHandler(GrpcChannelOptions options)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-            ConnectTimeout = TimeSpan.FromSeconds(20),
-        };
-        if (options.RootCertificates is { } roots)
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => IsTrustedByRoots(certificate, errors, roots);
-        return handler;
-    }
-
-    /// <summary>Accepts a certificate that chains to one of <paramref name="roots"/> and matches the target name.</summary>
-    private static bool IsTrustedByRoots(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-            return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        if (certificate is X509Certificate2 leaf)
-            return chain.Build(leaf);
-        using var loaded = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return chain.Build(loaded);
     }
 }

@@ -10,6 +10,8 @@ internal static class EspCommand
         var root = new RootCommand(
             "ESP for .NET: the Extensible Service Proxy for gRPC services. It checks every call's JWT and " +
             "API key against a google.api.Service config before forwarding it to the backend.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ValidateCommand.Create());
         return root;
     }
 }

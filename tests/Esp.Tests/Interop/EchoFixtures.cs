@@ -4,8 +4,14 @@ using Xunit;
 
 namespace Esp.Tests.Interop;
 
+/// <summary>A running Echo server (ours or a peer's).</summary>
+public interface IEchoServer : IAsyncLifetime
+{
+    Uri Address { get; }
+}
+
 /// <summary>Our server binding hosting the interop Echo service.</summary>
-public sealed class OurEchoServerFixture : IAsyncLifetime
+public sealed class OurEchoServerFixture : IEchoServer
 {
     private TestGrpcHost? _host;
 
@@ -25,7 +31,7 @@ public sealed class OurEchoServerFixture : IAsyncLifetime
 }
 
 /// <summary>The Python grpcio peer (tests/peers/interop_server.py) serving the same Echo service.</summary>
-public sealed class PythonEchoServerFixture : IAsyncLifetime
+public sealed class PythonEchoServerFixture : IEchoServer
 {
     private PeerProcess? _server;
 

@@ -4,10 +4,11 @@ using Xunit;
 namespace Esp.Tests.Interop;
 
 /// <summary>
-/// Python grpcio and @grpc/grpc-js clients ⇄ our server: each peer runs one case of
-/// tests/peers/interop_client.* and checks everything the case promises itself.
+/// Python grpcio and @grpc/grpc-js clients against an Echo server: each peer runs one case of
+/// tests/peers/interop_client.* and checks everything the case promises itself. Subclasses pick
+/// the server.
 /// </summary>
-public sealed class PeerClientTests(OurEchoServerFixture server) : IClassFixture<OurEchoServerFixture>
+public abstract class PeerClientCases(string target)
 {
     public static TheoryData<string> Cases { get; } =
     [
@@ -27,9 +28,12 @@ public sealed class PeerClientTests(OurEchoServerFixture server) : IClassFixture
 
     private async Task RunAsync(string program, string script, string name)
     {
-        var (exitCode, output) = await PeerProcess.RunAsync(program, [script, "--target", server.Target, "--case", name]);
+        var (exitCode, output) = await PeerProcess.RunAsync(program, [script, "--target", target, "--case", name]);
 
         Assert.True(exitCode == 0, $"{Path.GetFileName(script)} --case {name} failed:\n{output}");
         Assert.Contains($"PASS {name}", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Python grpcio and @grpc/grpc-js clients ⇄ our server.</summary>
+public sealed class PeerClientTests(OurEchoServerFixture server) : PeerClientCases(server.Target), IClassFixture<OurEchoServerFixture>;

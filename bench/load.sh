@@ -1,0 +1,575 @@
+#!/usr/bin/env bash
+# Load benchmark: unary ListShelves through h2load, side by side in one run, against
+#   direct   the Bookstore backend itself (h2c)
+#   nginx    nginx grpc_pass          (stock nginx: no upstream HTTP/2 multiplexing)
+#   haproxy  HAProxy, proto h2 on both sides (multiplexes streams to the backend)
+#   proxy    `esp run`, no authentication
+# (slots for "proxy with JWT, cached" and "proxy with JWT, --jwt_cache_size=0" are below).
+#
+# Every row is checked for gRPC success, not just HTTP 200 (h2load sees only :status):
+#   1. before measuring, one call with nghttp must end with the trailer `grpc-status: 0`, and
+#      the Bookstore client must get the shelves back;
+#   2. during the run, every response must carry the ListShelves message (h2load's `data`
+#      bytes / succeeded == the message size seen in step 1: error replies carry no message);
+#   3. the backend must have served at least as many calls as h2load counted as succeeded
+#      (and at most that plus the calls in flight when h2load stopped).
+# A row that fails any check is printed as FAILED, and the script exits 1 at the end.
+#
+# Settings (environment):
+#   BENCH_DURATION=20     seconds measured per system (h2load -D)
+#   BENCH_REQUESTS=       a fixed request count instead (h2load -n); overrides BENCH_DURATION
+#   BENCH_WARMUP=8        seconds of discarded h2load warm-up per system
+#   BENCH_CONNECTIONS=16  h2load -c
+#   BENCH_STREAMS=16      h2load -m (concurrent streams per connection)
+#   BENCH_PIN=split       split: h2load on CPU 0, the backend and the proxy under test on CPU 1
+#                         none:  no pinning (every process may use both CPUs)
+#   BENCH_SYSTEMS="direct nginx haproxy proxy"   which rows, in order
+#   BENCH_RESULTS_DIR=bench/results              where the Markdown report goes
+#   BENCH_KEEP_TMP=1      keep the temporary directory (configs, logs, h2load output)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+DURATION=${BENCH_DURATION:-20}
+REQUESTS=${BENCH_REQUESTS:-}
+WARMUP=${BENCH_WARMUP:-8}
+CONNS=${BENCH_CONNECTIONS:-16}
+STREAMS=${BENCH_STREAMS:-16}
+PIN=${BENCH_PIN:-split}
+read -r -a SYSTEMS <<<"${BENCH_SYSTEMS:-direct nginx haproxy proxy}"
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$root/bench/results}
+
+METHOD_PATH=/endpoints.examples.bookstore.Bookstore/ListShelves
+BOOKSTORE="$root/artifacts/bin/Bookstore/release/bookstore"
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf 'load: %s\n' "$*" >&2; }
+die() { printf 'load: error: %s\n' "$*" >&2; exit 1; }
+
+case "$PIN" in
+    split) CLIENT_PIN=(taskset -c 0); SERVER_PIN=(taskset -c 1); SERVER_CPUS=1 ;;
+    none) CLIENT_PIN=(); SERVER_PIN=(); SERVER_CPUS=$(nproc) ;;
+    *) die "BENCH_PIN must be split or none, not '$PIN'" ;;
+esac
+if [ "$PIN" = split ] && [ "$(nproc)" -lt 2 ]; then
+    die "BENCH_PIN=split needs 2 CPUs; this machine has $(nproc) (use BENCH_PIN=none)"
+fi
+
+# --- Tools: install what is missing (Debian), as ./test does.
+need=()
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v nghttp >/dev/null || need+=(nghttp2-client)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v protoc >/dev/null || need+=(protobuf-compiler)
+command -v python3 >/dev/null || need+=(python3)
+command -v taskset >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+    mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+    log "installing ${need[*]}"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# --- Process bookkeeping: every process started here is killed on exit, whatever happens.
+tmp=$(mktemp -d /tmp/esp-bench.XXXXXX)
+PIDS=()
+FAILED_ROWS=0
+
+descendants() { # pid -> the pid and all its descendants
+    local pid=$1 child
+    echo "$pid"
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do descendants "$child"; done
+}
+
+stop_pids() { # pid... -> TERM each (and its children), KILL what is left after 5 s
+    local pid all=() i
+    for pid in "$@"; do
+        kill -0 "$pid" 2>/dev/null || continue
+        mapfile -t -O "${#all[@]}" all < <(descendants "$pid")
+    done
+    [ ${#all[@]} -gt 0 ] || return 0
+    for pid in "${all[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for i in $(seq 50); do
+        local alive=0
+        for pid in "${all[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ $alive -eq 1 ] || break
+        sleep 0.1
+    done
+    for pid in "${all[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [ ${#PIDS[@]} -eq 0 ] || stop_pids "${PIDS[@]}"
+    if [ "${BENCH_KEEP_TMP:-}" = 1 ] || [ $rc -ne 0 ]; then
+        log "logs and configs kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+spawn() { # name cmd... -> runs cmd in the background, stdout/stderr in $tmp/name.{out,err}; sets SPAWNED
+    local name=$1; shift
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    SPAWNED=$!
+    PIDS+=("$SPAWNED")
+}
+
+forget() { # pid... -> no longer tracked (after stop_pids)
+    local p pid drop keep=()
+    for p in "${PIDS[@]}"; do
+        drop=0
+        for pid in "$@"; do [ "$p" != "$pid" ] || drop=1; done
+        [ $drop -eq 1 ] || keep+=("$p")
+    done
+    PIDS=("${keep[@]}")
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() { # port pid seconds -> 0 once the port accepts connections
+    local port=$1 pid=$2 deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt "$deadline" ]; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_for_line() { # file regex pid seconds -> prints the first matching line
+    local file=$1 regex=$2 pid=$3 deadline=$((SECONDS + $4)) line
+    while [ $SECONDS -lt "$deadline" ]; do
+        line=$(grep -m1 -E "$regex" "$file" 2>/dev/null || true)
+        if [ -n "$line" ]; then echo "$line"; return 0; fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+cpu_ticks() { # pid... -> utime+stime of the processes and their descendants (clock ticks)
+    local total=0 pid stat rest f
+    for pid in "$@"; do
+        for p in $(descendants "$pid"); do
+            stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+            rest=${stat##*) }
+            read -r -a f <<<"$rest"
+            total=$((total + f[11] + f[12]))   # fields 14 and 15: utime, stime
+        done
+    done
+    echo $total
+}
+
+children_cpu_seconds() { # file written by `times` in the main shell (a subshell has no children) -> user+sys seconds
+    sed -n 2p "$1" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.3f", n }'
+}
+
+# --- Builds: ./esp builds the solution in Release when stale (the Bookstore too).
+log "building (./esp --help)"
+if ! ./esp --help >"$tmp/esp-help.txt" 2>&1; then
+    cat "$tmp/esp-help.txt" >&2
+    [ -x "$BOOKSTORE" ] || die "the build failed and there is no Bookstore binary"
+    log "warning: the build failed; using the binaries already in artifacts/ (the proxy row is skipped)"
+    ESP_BUILD_FAILED=1
+fi
+[ -x "$BOOKSTORE" ] || die "$BOOKSTORE is missing after the build"
+
+printf '\x00\x00\x00\x00\x00' >"$tmp/empty.bin" # ListShelves(google.protobuf.Empty): a 5-byte gRPC frame
+protoc --include_imports --descriptor_set_out="$tmp/bookstore.pb" \
+    -I samples/Bookstore samples/Bookstore/bookstore.proto
+
+# --- The backend: one Bookstore server for every row (it logs one line per call: the count).
+BACKEND_LOG="$tmp/backend.out"
+spawn backend "${SERVER_PIN[@]}" "$BOOKSTORE" server --listen 127.0.0.1 --port 0
+BACKEND_PID=$SPAWNED
+line=$(wait_for_line "$BACKEND_LOG" 'listening on port [0-9]+' "$BACKEND_PID" 30) \
+    || { cat "$tmp/backend.err" >&2; die "the Bookstore server did not start"; }
+BACKEND_PORT=${line##* }
+log "backend: bookstore server on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
+
+# --- Systems. Each start_<system> sets PORT[system] and ROOTS[system] (pids whose CPU is the
+# proxy's), optionally EXTRA_HEADERS[system] (h2load/nghttp -H values, one per line) and
+# CLIENT_ARGS[system] (bookstore client flags); or SKIP[system]="why".
+declare -A PORT=() ROOTS=() SKIP=() EXTRA_HEADERS=() CLIENT_ARGS=() LABEL=()
+
+LABEL[direct]="direct (backend)"
+start_direct() {
+    PORT[direct]=$BACKEND_PORT
+    ROOTS[direct]=""
+}
+
+LABEL[nginx]="nginx grpc_pass"
+start_nginx() {
+    local dir="$tmp/nginx" port workers=1
+    port=$(free_port)
+    [ "$PIN" = split ] || workers=$SERVER_CPUS
+    mkdir -p "$dir"
+    # keepalive_requests: the default 1000 sends GOAWAY to h2load (and closes upstream
+    # connections) every 1000 requests; http2_body_preread_size: the 64k default window is too
+    # small for big messages (not for this 5-byte one, but the same config serves both).
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 1000000;
+    http2_body_preread_size 1m;
+    upstream backend {
+        server 127.0.0.1:$BACKEND_PORT;
+        keepalive 512;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$port http2;
+        location / { grpc_pass grpc://backend; }
+    }
+}
+EOF
+    spawn nginx "${SERVER_PIN[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    wait_for_port "$port" "$SPAWNED" 10 || { cat "$tmp/nginx.err" "$dir/error.log" >&2 || true; SKIP[nginx]="FAILED: nginx did not start"; return; }
+    PORT[nginx]=$port
+    ROOTS[nginx]=$SPAWNED
+}
+
+LABEL[haproxy]="HAProxy h2"
+start_haproxy() {
+    local dir="$tmp/haproxy" port threads=1
+    port=$(free_port)
+    [ "$PIN" = split ] || threads=$SERVER_CPUS
+    mkdir -p "$dir"
+    # proto h2 on the bind line: h2c from h2load; on the server line: h2c to the backend, with
+    # many streams per connection (http-reuse always shares idle connections between clients).
+    cat >"$dir/haproxy.cfg" <<EOF
+global
+    nbthread $threads
+    maxconn 4096
+    tune.h2.initial-window-size 1048576
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+
+frontend fe
+    bind 127.0.0.1:$port proto h2
+    default_backend be
+
+backend be
+    http-reuse always
+    server s1 127.0.0.1:$BACKEND_PORT proto h2
+EOF
+    spawn haproxy "${SERVER_PIN[@]}" haproxy -db -f "$dir/haproxy.cfg"
+    wait_for_port "$port" "$SPAWNED" 10 || { cat "$tmp/haproxy.err" >&2; SKIP[haproxy]="FAILED: haproxy did not start"; return; }
+    PORT[haproxy]=$port
+    ROOTS[haproxy]=$SPAWNED
+}
+
+esp_available() {
+    [ -z "${ESP_BUILD_FAILED:-}" ] && ./esp run --help 2>&1 | grep -q -- '--http2_port'
+}
+
+start_esp() { # system [esp run flags...] -> starts `esp run` in front of the backend
+    local system=$1 line; shift
+    if ! esp_available; then
+        SKIP[$system]="skipped (esp run not available)"
+        return
+    fi
+    spawn "$system" "${SERVER_PIN[@]}" ./esp run \
+        --service_config=bench/config/bookstore.yaml \
+        --descriptor="$tmp/bookstore.pb" \
+        --backend="grpc://127.0.0.1:$BACKEND_PORT" \
+        --listener_address=127.0.0.1 \
+        --http2_port=0 "$@"
+    line=$(wait_for_line "$tmp/$system.out" 'listening: .*http2=[0-9]+' "$SPAWNED" 60) || {
+        cat "$tmp/$system.out" "$tmp/$system.err" >&2
+        SKIP[$system]="FAILED: esp run did not print 'listening: http2=PORT'"
+        return
+    }
+    [[ $line =~ http2=([0-9]+) ]]
+    PORT[$system]=${BASH_REMATCH[1]}
+    ROOTS[$system]=$SPAWNED
+}
+
+LABEL[proxy]="proxy (no auth)"
+start_proxy() { start_esp proxy; }
+
+# Slot: the proxy with JWT authentication, verified-token cache on (the default), e.g.
+#   LABEL[proxy_jwt]="proxy JWT (cached)"
+#   start_proxy_jwt() {
+#       # make keys and a token (esp keys create / esp keys serve / esp token), write a config
+#       # with `authentication:` into $tmp, then:
+#       start_esp proxy_jwt --service_config="$tmp/bookstore_auth.yaml"   # (after the base config)
+#       EXTRA_HEADERS[proxy_jwt]="authorization: Bearer $TOKEN"
+#       CLIENT_ARGS[proxy_jwt]="--auth_token $TOKEN"
+#   }
+# Slot: the same with the cache off:
+#   LABEL[proxy_jwt_nocache]="proxy JWT, --jwt_cache_size=0"
+#   start_proxy_jwt_nocache() { ... start_esp proxy_jwt_nocache ... --jwt_cache_size=0; ... }
+# Rows whose name starts with "proxy" get the "x nginx" and "x HAProxy" ratios.
+
+stop_system() {
+    local roots=${ROOTS[$1]:-}
+    [ -n "$roots" ] || return 0
+    # shellcheck disable=SC2086
+    stop_pids $roots
+    # shellcheck disable=SC2086
+    forget $roots
+}
+
+# --- Checks and measurement.
+header_args() { # system -> -H arguments for h2load/nghttp, one per line
+    printf '%s\n' -H 'content-type: application/grpc' -H 'te: trailers'
+    local h
+    while IFS= read -r h; do
+        [ -z "$h" ] || printf '%s\n' -H "$h"
+    done <<<"${EXTRA_HEADERS[$1]:-}"
+}
+
+declare -A RESP_BYTES=()
+verify() { # system -> 0 when one call ends with grpc-status 0 and the client gets the shelves
+    local system=$1 port=${PORT[$1]} out data args
+    mapfile -t args < <(header_args "$system")
+    out="$tmp/$system.verify.txt"
+    if ! nghttp -v -n -d "$tmp/empty.bin" "${args[@]}" "http://127.0.0.1:$port$METHOD_PATH" >"$out" 2>&1; then
+        VERIFY_ERROR="nghttp failed (see $out)"; return 1
+    fi
+    grep -qE 'recv \(stream_id=[0-9]+\) :status: 200' "$out" || { VERIFY_ERROR="no :status 200 (see $out)"; return 1; }
+    # The trailer must say grpc-status 0, after the message (DATA), not in a Trailers-Only reply.
+    if ! awk '/recv DATA frame/ { data = 1 } /recv \(stream_id=[0-9]+\) grpc-status: / { if (data && $NF == "0") ok = 1; else bad = 1 }
+              END { exit !(ok && !bad) }' "$out"; then
+        VERIFY_ERROR="no 'grpc-status: 0' trailer after the message: $(grep -oE 'grpc-(status|message): .*' "$out" | tr '\n' ' ') (see $out)"
+        return 1
+    fi
+    data=$(grep -oE 'recv DATA frame <length=[0-9]+' "$out" | awk -F= '{ n += $2 } END { print n + 0 }')
+    [ "$data" -gt 0 ] || { VERIFY_ERROR="the response carried no message"; return 1; }
+    RESP_BYTES[$system]=$data
+    # shellcheck disable=SC2086
+    if ! "$BOOKSTORE" client --host 127.0.0.1 --port "$port" ${CLIENT_ARGS[$system]:-} >"$tmp/$system.client.txt" 2>&1 \
+        || ! grep -q 'ListShelves: {' "$tmp/$system.client.txt"; then
+        VERIFY_ERROR="the Bookstore client failed: $(tail -1 "$tmp/$system.client.txt")"
+        return 1
+    fi
+}
+
+h2load_run() { # output-file h2load-args... -> runs h2load (pinned), waitable so traps still fire
+    local outfile=$1; shift
+    "${CLIENT_PIN[@]}" h2load "$@" >"$outfile" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    local rc=0
+    wait "$pid" || rc=$?
+    forget "$pid"
+    return $rc
+}
+
+to_ms() { # "14.14ms" | "928us" | "1.2s" -> milliseconds
+    awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "" }'
+}
+
+wait_backend_log_settled() { # the console logger writes from a queue: wait until it stops growing
+    local size last=-1 i
+    for i in $(seq 100); do
+        size=$(stat -c %s "$BACKEND_LOG")
+        [ "$size" != "$last" ] || return 0
+        last=$size
+        sleep 0.2
+    done
+}
+
+declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() STATUS=() DETAIL=()
+measure() { # system
+    local system=$1 url args run=() out tsv succeeded failed errored timeout non2xx data bytes_per="–"
+    url="http://127.0.0.1:${PORT[$system]}$METHOD_PATH"
+    mapfile -t args < <(header_args "$system")
+    args+=(-d "$tmp/empty.bin" -c "$CONNS" -m "$STREAMS" -t 1)
+
+    log "$system: warm-up ${WARMUP}s"
+    h2load_run "$tmp/$system.warmup.txt" "${args[@]}" -D "$WARMUP" "$url" || true
+
+    if [ -n "$REQUESTS" ]; then run=(-n "$REQUESTS"); else run=(-D "$DURATION"); fi
+    out="$tmp/$system.h2load.txt"; tsv="$tmp/$system.tsv"
+    local log_offset backend_ticks0 proxy_ticks0 backend_ticks1 proxy_ticks1
+    wait_backend_log_settled
+    log_offset=$(stat -c %s "$BACKEND_LOG")
+    # shellcheck disable=SC2086
+    proxy_ticks0=$(cpu_ticks ${ROOTS[$system]})
+    backend_ticks0=$(cpu_ticks "$BACKEND_PID")
+    times >"$tmp/times0.txt"
+    log "$system: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
+    h2load_run "$out" "${args[@]}" "${run[@]}" --log-file="$tsv" "$url" || true
+    times >"$tmp/times1.txt"
+    backend_ticks1=$(cpu_ticks "$BACKEND_PID")
+    # shellcheck disable=SC2086
+    proxy_ticks1=$(cpu_ticks ${ROOTS[$system]})
+
+    if ! grep -q '^finished in' "$out"; then
+        fail_row "$system" "h2load did not finish: $(tail -3 "$out" | tr '\n' ' ')"; return
+    fi
+    RPS[$system]=$(awk '/^finished in/ { print $4 }' "$out")
+    read -r succeeded failed errored timeout < <(awk '/^requests:/ { print $8, $10, $12, $14 }' "$out")
+    non2xx=$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$out")   # 3xx, 4xx, 5xx
+    data=$(grep -oE '\(([0-9]+)\) data' "$out" | tr -dc '0-9')
+    MEAN[$system]=$(to_ms "$(awk '/^time for request:/ { print $6 }' "$out")")
+    read -r "P50[$system]" "P99[$system]" < <(python3 - "$tsv" <<'EOF'
+import sys
+lat = sorted(int(r.split('\t')[2]) for r in open(sys.argv[1]) if r.count('\t') == 2 and r.split('\t')[1] == '200')
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] / 1000
+print(f"{q(.50):.3f} {q(.99):.3f}" if lat else "- -")
+EOF
+)
+    if [ "$succeeded" -gt 0 ]; then
+        CPU_CLIENT[$system]=$(awk -v a="$(children_cpu_seconds "$tmp/times0.txt")" -v b="$(children_cpu_seconds "$tmp/times1.txt")" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+        CPU_BACKEND[$system]=$(awk -v a="$backend_ticks0" -v b="$backend_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+        if [ -n "${ROOTS[$system]}" ]; then
+            CPU_PROXY[$system]=$(awk -v a="$proxy_ticks0" -v b="$proxy_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+        fi
+    fi
+
+    # gRPC-level checks (h2load itself only looks at :status).
+    local problems=()
+    [ "$failed" -eq 0 ] && [ "$errored" -eq 0 ] && [ "$timeout" -eq 0 ] \
+        || problems+=("h2load: $failed failed, $errored errored, $timeout timeout")
+    [ "$non2xx" -eq 0 ] || problems+=("$non2xx responses with a non-2xx :status")
+    [ "$succeeded" -gt 0 ] || problems+=("no request succeeded")
+    if [ "$succeeded" -gt 0 ]; then
+        bytes_per=$(awk -v d="$data" -v n="$succeeded" 'BEGIN { printf "%.2f", d / n }')
+        awk -v b="$bytes_per" -v e="${RESP_BYTES[$system]}" 'BEGIN { exit !(b >= e * 0.99 && b <= e * 1.01) }' \
+            || problems+=("responses averaged $bytes_per bytes of DATA, expected ${RESP_BYTES[$system]}: some calls did not return the message (gRPC errors?)")
+    fi
+    wait_backend_log_settled
+    local backend_calls in_flight=$((CONNS * STREAMS))
+    backend_calls=$(tail -c +"$((log_offset + 1))" "$BACKEND_LOG" | grep -c 'ListShelves' || true)
+    if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
+        problems+=("the backend served $backend_calls calls, h2load counted $succeeded succeeded")
+    fi
+    DETAIL[$system]="succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    if [ ${#problems[@]} -gt 0 ]; then
+        local IFS='; '
+        fail_row "$system" "${problems[*]}"
+        return
+    fi
+    STATUS[$system]=ok
+    log "$system: ${RPS[$system]} req/s, mean ${MEAN[$system]} ms (${DETAIL[$system]})"
+}
+
+fail_row() {
+    STATUS[$1]="FAILED: $2"
+    FAILED_ROWS=$((FAILED_ROWS + 1))
+    printf '\nload: ***** %s FAILED: %s *****\n\n' "$1" "$2" >&2
+}
+
+# --- The run.
+started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+for system in "${SYSTEMS[@]}"; do
+    declare -F "start_$system" >/dev/null || die "unknown system '$system' (no start_$system function)"
+    "start_$system"
+    if [ -n "${SKIP[$system]:-}" ]; then
+        case "${SKIP[$system]}" in
+            FAILED*) fail_row "$system" "${SKIP[$system]#FAILED: }" ;;
+            *) STATUS[$system]=${SKIP[$system]}; echo "$system: ${SKIP[$system]}" ;;
+        esac
+        stop_system "$system"
+        continue
+    fi
+    log "$system: listening on 127.0.0.1:${PORT[$system]}"
+    if verify "$system"; then
+        log "$system: verified: grpc-status 0, ${RESP_BYTES[$system]} bytes of message, Bookstore client OK"
+        measure "$system"
+    else
+        fail_row "$system" "verification: $VERIFY_ERROR"
+    fi
+    stop_system "$system"
+done
+
+# --- Report.
+ratio() { # numerator denominator -> "0.42" or "–"
+    if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else printf '–'; fi
+}
+ok_rps() { [ "${STATUS[$1]:-}" = ok ] && printf '%s' "${RPS[$1]}"; }
+
+table="$tmp/table.md"
+{
+    echo "| system | req/s | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    for system in "${SYSTEMS[@]}"; do
+        label=${LABEL[$system]:-$system}
+        if [ "${STATUS[$system]:-}" != ok ]; then
+            echo "| $label | – | – | – | – | – | – | – | – | ${STATUS[$system]:-not run} |"
+            continue
+        fi
+        vs_nginx="–"; vs_haproxy="–"
+        if [[ $system == proxy* ]]; then
+            vs_nginx=$(ratio "${RPS[$system]}" "$(ok_rps nginx || true)")
+            vs_haproxy=$(ratio "${RPS[$system]}" "$(ok_rps haproxy || true)")
+        fi
+        printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓ |\n' \
+            "$label" "${RPS[$system]}" "${MEAN[$system]}" "${P50[$system]}" "${P99[$system]}" \
+            "$(ratio "${RPS[$system]}" "$(ok_rps direct || true)")" "$vs_nginx" "$vs_haproxy" \
+            "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}"
+    done
+} >"$table"
+
+mkdir -p "$RESULTS_DIR"
+report="$RESULTS_DIR/$(date -u +%Y-%m-%d-%H%M%S).md"
+if [ "$PIN" = split ]; then
+    layout="split: h2load on CPU 0; the backend and the proxy under test together on CPU 1 (nginx worker_processes 1, HAProxy nbthread 1, .NET sees 1 CPU)"
+else
+    layout="none: no pinning; nginx worker_processes $SERVER_CPUS, HAProxy nbthread $SERVER_CPUS"
+fi
+if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION} s"; fi
+{
+    echo "# Load benchmark, $started"
+    echo
+    echo "Unary \`ListShelves\` (5-byte request, ${RESP_BYTES[direct]:-31}-byte response message) with h2load:"
+    echo "$CONNS connections × $STREAMS concurrent streams, one h2load thread; ${WARMUP} s warm-up (discarded), then $amount per system."
+    echo "Pinning: $layout."
+    echo
+    cat "$table"
+    echo
+    echo "Ratios are req/s over req/s in this run. CPU is per succeeded request over the measured window:"
+    echo "h2load (client), the proxy's processes, and the Bookstore backend (one process for every row)."
+    echo "\"grpc-status 0 ✓\": an nghttp call ended with the trailer \`grpc-status: 0\` and the Bookstore client"
+    echo "got the shelves before the run; during it every response carried the message, and the backend"
+    echo "served as many calls as h2load counted."
+    echo
+    echo "## Details"
+    echo
+    for system in "${SYSTEMS[@]}"; do
+        [ -z "${DETAIL[$system]:-}" ] || echo "- ${LABEL[$system]:-$system}: ${DETAIL[$system]}"
+    done
+    echo
+    echo "## Machine"
+    echo
+    echo "- $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
+    echo "- $(h2load --version 2>&1 | head -1), $(nginx -v 2>&1 | head -1), $(haproxy -v 2>&1 | head -1 | cut -d' ' -f1-3), .NET $(dotnet --version 2>/dev/null || echo '?')"
+    echo "- commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src samples 2>/dev/null || echo ' (with uncommitted changes in src/ or samples/)')"
+} >"$report"
+
+echo
+cat "$table"
+echo
+log "report: ${report#"$root"/}"
+[ "$FAILED_ROWS" -eq 0 ] || { log "$FAILED_ROWS row(s) FAILED"; exit 1; }

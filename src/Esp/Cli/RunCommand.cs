@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using Esp.Config;
+using Esp.Hosting;
+
+namespace Esp.Cli;
+
+/// <summary><c>esp run</c>: the proxy. Flags keep ESP's names; both <c>--flag=value</c> and <c>--flag value</c> work.</summary>
+internal static class RunCommand
+{
+    /// <summary>The exit code for a configuration that cannot be served.</summary>
+    public const int InvalidConfiguration = 2;
+
+    public static Command Create()
+    {
+        var serviceConfig = new Option<string[]>("--service_config") { Description = "A google.api.Service config, YAML or JSON. Repeat it: later files override earlier ones." };
+        var descriptor = new Option<string?>("--descriptor") { Description = "The API's FileDescriptorSet (protoc --include_imports --descriptor_set_out=api_descriptor.pb ...)." };
+        var serviceJson = new Option<string?>("--service_json_path") { Description = "A normalized service config JSON as ESPv2 takes it (lists its methods; no --descriptor needed)." };
+        var backend = new Option<string>("--backend") { Description = "The default backend: grpc://HOST:PORT or grpcs://HOST:PORT.", DefaultValueFactory = _ => ConfigSources.DefaultBackendAddress };
+        var backendRoots = new Option<string?>("--ssl_backend_client_root_certs_file", "--grpc_backend_ssl_root_certs_file") { Description = "PEM roots to trust for grpcs:// backends instead of the system's." };
+        var http2Port = new Option<int?>("--http2_port") { Description = "Cleartext HTTP/2 (gRPC) port; 0 picks a free one. Default 8080 when no port is given." };
+        var httpPort = new Option<int?>("--http_port") { Description = "HTTP/1.1 port (health checks; gRPC callers are told to use HTTP/2)." };
+        var sslPort = new Option<int?>("--ssl_port") { Description = "TLS port (HTTP/2 and HTTP/1.1 by ALPN); needs --ssl_server_cert_path." };
+        var sslCertPath = new Option<string?>("--ssl_server_cert_path") { Description = "Directory holding server.crt and server.key (PEM) for --ssl_port." };
+        var listenerAddress = new Option<string>("--listener_address") { Description = "Address the listeners bind.", DefaultValueFactory = _ => "0.0.0.0" };
+        var healthz = new Option<string?>("--healthz") { Description = "Answer 200 on this path, on every listener (e.g. --healthz=healthz)." };
+        var accessLog = new Option<string>("--access_log") { Description = "One log line per call (method, status, duration, bytes; never credentials): on or off.", DefaultValueFactory = _ => "on" };
+        accessLog.AcceptOnlyFromAmong("on", "off");
+        var logFormat = new Option<string>("--log_format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var grace = new Option<double>("--shutdown_grace_period_s") { Description = "On SIGTERM, how long calls in flight may take to finish.", DefaultValueFactory = _ => 20 };
+
+        var command = new Command("run", "Runs the proxy: every call is routed by the service config and forwarded to its backend.")
+        {
+            serviceConfig, descriptor, serviceJson, backend, backendRoots, http2Port, httpPort, sslPort, sslCertPath,
+            listenerAddress, healthz, accessLog, logFormat, grace,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var problems = new List<string>();
+            if (!IPAddress.TryParse(result.GetValue(listenerAddress), out var address))
+                problems.Add($"--listener_address: '{result.GetValue(listenerAddress)}' is not an IP address.");
+            var ssl = result.GetValue(sslPort);
+            var certPath = result.GetValue(sslCertPath);
+            if (ssl is not null && certPath is null)
+                problems.Add("--ssl_port needs --ssl_server_cert_path (a directory with server.crt and server.key).");
+            if (ssl is not null && certPath is not null)
+                problems.AddRange(CheckServerCertificate(certPath));
+            var roots = result.GetValue(backendRoots);
+            if (roots is not null && !File.Exists(roots))
+                problems.Add($"--ssl_backend_client_root_certs_file: {roots} does not exist.");
+
+            var loaded = ServiceConfigLoader.Load(new ConfigSources
+            {
+                ServiceConfigPaths = result.GetValue(serviceConfig) ?? [],
+                DescriptorPath = result.GetValue(descriptor),
+                ServiceJsonPath = result.GetValue(serviceJson),
+                DefaultBackend = result.GetValue(backend)!,
+            });
+            foreach (var warning in loaded.Warnings)
+                await Console.Error.WriteLineAsync($"warning: {warning}");
+            problems.AddRange(loaded.Errors.Select(e => e.ToString()));
+            if (problems.Count > 0 || !loaded.Succeeded)
+            {
+                await Console.Error.WriteLineAsync($"esp: cannot start: {problems.Count} configuration error{(problems.Count == 1 ? "" : "s")}:");
+                foreach (var problem in problems)
+                    await Console.Error.WriteLineAsync("  " + problem);
+                return InvalidConfiguration;
+            }
+
+            var http2 = result.GetValue(http2Port);
+            var http = result.GetValue(httpPort);
+            var options = new ProxyOptions
+            {
+                ServiceConfigPaths = result.GetValue(serviceConfig) ?? [],
+                DescriptorPath = result.GetValue(descriptor),
+                ServiceJsonPath = result.GetValue(serviceJson),
+                Backend = result.GetValue(backend)!,
+                BackendRootCertsPath = roots,
+                Http2Port = http2 ?? (http is null && ssl is null ? 8080 : null),
+                HttpPort = http,
+                SslPort = ssl,
+                SslServerCertPath = certPath,
+                ListenerAddress = address!,
+                HealthzPath = result.GetValue(healthz),
+                AccessLog = result.GetValue(accessLog) == "on",
+                LogFormat = result.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text,
+                ShutdownGracePeriod = TimeSpan.FromSeconds(result.GetValue(grace)),
+            };
+            await using var proxy = await ProxyHost.StartAsync(options, loaded.Model);
+            Console.WriteLine(proxy.ListeningLine);
+            await proxy.WaitForShutdownAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    private static IEnumerable<string> CheckServerCertificate(string directory)
+    {
+        foreach (var file in new[] { "server.crt", "server.key" })
+        {
+            if (!File.Exists(Path.Combine(directory, file)))
+            {
+                yield return $"--ssl_server_cert_path: {Path.Combine(directory, file)} does not exist.";
+                yield break;
+            }
+        }
+        string? problem = null;
+        try
+        {
+            using var _ = ProxyHost.LoadServerCertificate(directory);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            problem = string.Create(CultureInfo.InvariantCulture, $"--ssl_server_cert_path: server.crt and server.key in {directory} are not a usable PEM certificate and key: {ex.Message}");
+        }
+        if (problem is not null)
+            yield return problem;
+    }
+}

@@ -1,0 +1,57 @@
+using System.IO.Pipelines;
+using System.Net;
+using Esp.Grpc.Protocol;
+
+namespace Esp.Forwarding;
+
+/// <summary>
+/// The backend request's body: whatever the caller sends is written to the backend as it
+/// arrives, flushed at once (streams are forwarded message by message, not buffered), and the
+/// backend stream is ended when the caller ends its own. HTTP/2 flow control on both sides
+/// gives back pressure.
+/// </summary>
+internal sealed class StreamingRequestContent : HttpContent
+{
+    private readonly PipeReader _source;
+
+    public StreamingRequestContent(PipeReader source, string? contentType)
+    {
+        _source = source;
+        Headers.TryAddWithoutValidation(GrpcProtocol.ContentTypeHeader, contentType ?? GrpcProtocol.ContentType);
+    }
+
+    /// <summary>Bytes sent to the backend so far.</summary>
+    public long BytesSent { get; private set; }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _source.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            try
+            {
+                foreach (var segment in buffer)
+                    await stream.WriteAsync(segment, cancellationToken);
+                BytesSent += buffer.Length;
+                if (!buffer.IsEmpty)
+                    await stream.FlushAsync(cancellationToken);
+            }
+            finally
+            {
+                _source.AdvanceTo(buffer.End);
+            }
+            if (result.IsCompleted || result.IsCanceled)
+                return;
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = -1;
+        return false;
+    }
+}

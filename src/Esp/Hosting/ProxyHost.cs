@@ -1,0 +1,128 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Esp.Config;
+using Esp.Forwarding;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Esp.Hosting;
+
+/// <summary>
+/// The running proxy: Kestrel listeners (h2c, TLS, HTTP/1.1) in front of the request handler.
+/// <c>esp run</c> and the functional tests start it the same way.
+/// </summary>
+internal sealed partial class ProxyHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly BackendClients _backends;
+    private readonly List<(string Name, ListenOptions Listen)> _listeners;
+
+    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners)
+    {
+        _app = app;
+        _backends = backends;
+        _listeners = listeners;
+    }
+
+    /// <summary>The bound port of each listener (<c>http2</c>, <c>ssl</c>, <c>http</c>), port 0 resolved.</summary>
+    public IReadOnlyDictionary<string, int> Ports =>
+        _listeners.ToDictionary(l => l.Name, l => l.Listen.IPEndPoint!.Port);
+
+    /// <summary>The line <c>esp run</c> prints once it accepts calls: <c>listening: http2=PORT ssl=PORT http=PORT</c>.</summary>
+    public string ListeningLine => "listening: " + string.Join(' ', _listeners.Select(l => $"{l.Name}={l.Listen.IPEndPoint!.Port}"));
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ProxyHost> StartAsync(ProxyOptions options, ServiceModel model, Action<ILoggingBuilder>? configureLogging = null, TimeProvider? time = null)
+    {
+        var certificate = options.SslPort is null ? null : LoadServerCertificate(options.SslServerCertPath!);
+        var listeners = new List<(string Name, ListenOptions Listen)>();
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            if (options.Http2Port is { } http2)
+                kestrel.Listen(options.ListenerAddress, http2, l => Add(l, "http2", HttpProtocols.Http2));
+            if (options.SslPort is { } ssl)
+            {
+                kestrel.Listen(options.ListenerAddress, ssl, l =>
+                {
+                    Add(l, "ssl", HttpProtocols.Http1AndHttp2);
+                    l.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                    });
+                });
+            }
+            if (options.HttpPort is { } http)
+                kestrel.Listen(options.ListenerAddress, http, l => Add(l, "http", HttpProtocols.Http1));
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGracePeriod);
+        ConfigureLogging(builder.Logging, options);
+        configureLogging?.Invoke(builder.Logging);
+
+        var backendRoots = options.BackendRootCertsPath is null ? null : LoadRoots(options.BackendRootCertsPath);
+        var backends = new BackendClients(backendRoots);
+        builder.Services.AddSingleton(backends);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
+        builder.Services.AddSingleton<GrpcForwarder>();
+
+        var app = builder.Build();
+        var handler = new ProxyRequestHandler(model, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath);
+        app.Run(handler.HandleAsync);
+        await app.StartAsync();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Esp.Proxy");
+        LogServing(logger, model.Name, model.ConfigId, model.MethodsByPath.Count, model.DefaultBackend.Address);
+        return new ProxyHost(app, backends, listeners);
+
+        void Add(ListenOptions listen, string name, HttpProtocols protocols)
+        {
+            listen.Protocols = protocols;
+            listeners.Add((name, listen));
+        }
+    }
+
+    /// <summary>Waits for SIGTERM/SIGINT, then stops accepting and lets calls in flight finish (bounded by the grace period).</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _backends.Dispose();
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, ProxyOptions options)
+    {
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        if (!options.AccessLog)
+            logging.AddFilter(GrpcForwarder.AccessLogCategory, LogLevel.None);
+        if (options.LogFormat == LogFormat.Json)
+            logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        else
+            logging.AddSimpleConsole(o => o.SingleLine = true);
+    }
+
+    internal static X509Certificate2 LoadServerCertificate(string directory) =>
+        X509Certificate2.CreateFromPemFile(Path.Combine(directory, "server.crt"), Path.Combine(directory, "server.key"));
+
+    internal static X509Certificate2Collection LoadRoots(string path)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(path);
+        return roots;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Serving {Service} (config {ConfigId}): {MethodCount} methods, default backend {Backend}", EventName = "Serving")]
+    private static partial void LogServing(ILogger logger, string service, string configId, int methodCount, string backend);
+}
