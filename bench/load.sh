@@ -173,6 +173,10 @@ cpu_ticks() { # pid... -> utime+stime of the processes and their descendants (cl
     echo $total
 }
 
+busy_ticks() { # machine-wide busy CPU (user nice system irq softirq steal), in clock ticks
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 children_cpu_seconds() { # file written by `times` in the main shell (a subshell has no children) -> user+sys seconds
     sed -n 2p "$1" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.3f", n }'
 }
@@ -399,6 +403,7 @@ wait_backend_log_settled() { # the console logger writes from a queue: wait unti
     done
 }
 
+declare -A OTHER=()
 declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() STATUS=() DETAIL=()
 measure() { # system
     local system=$1 url args run=() out tsv succeeded failed errored timeout non2xx data bytes_per="–"
@@ -418,8 +423,11 @@ measure() { # system
     proxy_ticks0=$(cpu_ticks ${ROOTS[$system]})
     backend_ticks0=$(cpu_ticks "$BACKEND_PID")
     times >"$tmp/times0.txt"
+    local busy0 busy1 wall0 wall1
+    busy0=$(busy_ticks); wall0=$EPOCHREALTIME
     log "$system: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
     h2load_run "$out" "${args[@]}" "${run[@]}" --log-file="$tsv" "$url" || true
+    busy1=$(busy_ticks); wall1=$EPOCHREALTIME
     times >"$tmp/times1.txt"
     backend_ticks1=$(cpu_ticks "$BACKEND_PID")
     # shellcheck disable=SC2086
@@ -443,6 +451,11 @@ EOF
     if [ "$succeeded" -gt 0 ]; then
         CPU_CLIENT[$system]=$(awk -v a="$(children_cpu_seconds "$tmp/times0.txt")" -v b="$(children_cpu_seconds "$tmp/times1.txt")" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
         CPU_BACKEND[$system]=$(awk -v a="$backend_ticks0" -v b="$backend_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+        # CPU used by everything else on the machine during the run (builds, other jobs): noise.
+        OTHER[$system]=$(awk -v b0="$busy0" -v b1="$busy1" -v t="$CLK_TCK" -v w0="$wall0" -v w1="$wall1" -v cpus="$(nproc)" \
+            -v c0="$(children_cpu_seconds "$tmp/times0.txt")" -v c1="$(children_cpu_seconds "$tmp/times1.txt")" \
+            -v p="$((proxy_ticks1 - proxy_ticks0))" -v k="$((backend_ticks1 - backend_ticks0))" \
+            'BEGIN { o = (b1 - b0 - p - k) / t - (c1 - c0); if (o < 0) o = 0; printf "%.0f", 100 * o / (cpus * (w1 - w0)) }')
         if [ -n "${ROOTS[$system]}" ]; then
             CPU_PROXY[$system]=$(awk -v a="$proxy_ticks0" -v b="$proxy_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
         fi
@@ -465,7 +478,7 @@ EOF
     if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
         problems+=("the backend served $backend_calls calls, h2load counted $succeeded succeeded")
     fi
-    DETAIL[$system]="succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    DETAIL[$system]="other processes used ${OTHER[$system]:-?}% of the machine; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '
         fail_row "$system" "${problems[*]}"
@@ -483,6 +496,7 @@ fail_row() {
 
 # --- The run.
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for system in "${SYSTEMS[@]}"; do
     declare -F "start_$system" >/dev/null || die "unknown system '$system' (no start_$system function)"
     "start_$system"
@@ -525,10 +539,12 @@ table="$tmp/table.md"
             vs_nginx=$(ratio "${RPS[$system]}" "$(ok_rps nginx || true)")
             vs_haproxy=$(ratio "${RPS[$system]}" "$(ok_rps haproxy || true)")
         fi
-        printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓ |\n' \
+        noise=""
+        [ "${OTHER[$system]:-0}" -lt 5 ] || noise=" ⚠ other load ${OTHER[$system]}%"
+        printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓%s |\n' \
             "$label" "${RPS[$system]}" "${MEAN[$system]}" "${P50[$system]}" "${P99[$system]}" \
             "$(ratio "${RPS[$system]}" "$(ok_rps direct || true)")" "$vs_nginx" "$vs_haproxy" \
-            "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}"
+            "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}" "$noise"
     done
 } >"$table"
 
@@ -553,7 +569,8 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo "h2load (client), the proxy's processes, and the Bookstore backend (one process for every row)."
     echo "\"grpc-status 0 ✓\": an nghttp call ended with the trailer \`grpc-status: 0\` and the Bookstore client"
     echo "got the shelves before the run; during it every response carried the message, and the backend"
-    echo "served as many calls as h2load counted."
+    echo "served as many calls as h2load counted. \"⚠ other load N%\": processes outside the benchmark used N% of"
+    echo "the machine's CPU during that row's measurement, so its numbers are skewed."
     echo
     echo "## Details"
     echo
@@ -565,6 +582,7 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo
     echo "- $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
     echo "- $(h2load --version 2>&1 | head -1), $(nginx -v 2>&1 | head -1), $(haproxy -v 2>&1 | head -1 | cut -d' ' -f1-3), .NET $(dotnet --version 2>/dev/null || echo '?')"
+    echo "- load average before the run: $loadavg_start (other work on the machine skews every row)"
     echo "- commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src samples 2>/dev/null || echo ' (with uncommitted changes in src/ or samples/)')"
 } >"$report"
 

@@ -45,6 +45,12 @@ internal static class ValidateCommand
         };
         command.SetAction(result =>
         {
+            if (result.GetValue(serviceJson) is null && (result.GetValue(descriptor) is null || (result.GetValue(configs) ?? []).Length == 0))
+            {
+                result.InvocationConfiguration.Error.WriteLine(
+                    "esp validate: give the descriptor set and at least one config: esp validate DESCRIPTOR CONFIG... (or --service_json_path FILE)");
+                return InvalidConfiguration;
+            }
             var loaded = ServiceConfigLoader.Load(new ConfigSources
             {
                 DescriptorPath = result.GetValue(descriptor),

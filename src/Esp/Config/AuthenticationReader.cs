@@ -10,12 +10,12 @@ internal static class AuthenticationReader
     private static readonly FieldNames Rule = new(["selector", "requirements", "allow_without_credential"], ["oauth"]);
     private static readonly FieldNames Requirement = new(["provider_id", "audiences"]);
 
-    public static (IReadOnlyList<ProviderConfig> Providers, IReadOnlyList<AuthRuleConfig> Rules) Read(FieldReader root, ConfigDiagnostics diagnostics)
+    public static (IReadOnlyList<ProviderConfig> Providers, IReadOnlyList<AuthRuleConfig> Rules) Read(FieldReader root)
     {
         var section = root.Map("authentication", Section);
         if (section is null)
             return ([], []);
-        return (ReadProviders(section), ReadRules(section, diagnostics));
+        return (ReadProviders(section), ReadRules(section));
     }
 
     private static List<ProviderConfig> ReadProviders(FieldReader section)
@@ -26,30 +26,33 @@ internal static class AuthenticationReader
         {
             var id = provider.String("id")?.Trim();
             var issuer = provider.String("issuer")?.Trim();
-            if (string.IsNullOrEmpty(id))
+            if (string.IsNullOrEmpty(id) && !provider.IsInvalid("id"))
                 provider.Error("id", $"{provider.Context} has no id: give it one, for rules to name in requirements[].provider_id");
-            if (string.IsNullOrEmpty(issuer))
+            if (string.IsNullOrEmpty(issuer) && !provider.IsInvalid("issuer"))
                 provider.Error("issuer", $"{provider.Context} has no issuer: give the 'iss' its tokens carry");
-            if (!string.IsNullOrEmpty(id) && !idsSeen.TryAdd(id, provider.PositionOf("id")))
+            var jwksUri = provider.String("jwks_uri")?.Trim();
+            if (!string.IsNullOrEmpty(jwksUri) && !IsKeyUri(jwksUri))
+                provider.Error("jwks_uri", $"{provider.Context}.jwks_uri '{jwksUri}' is not an absolute https://, http:// or file:// URL");
+            var audiences = SplitAudiences(provider.String("audiences"));
+            var authorizationUrl = provider.String("authorization_url")?.Trim();
+            var locations = ReadLocations(provider);
+
+            // Kept without an issuer (reported): rules that name it should not also be reported.
+            if (string.IsNullOrEmpty(id))
+                continue;
+            if (!idsSeen.TryAdd(id, provider.PositionOf("id")))
             {
                 provider.Error("id", $"provider id '{id}' is used twice in this file (first on line {idsSeen[id].Line}); give each provider its own id");
                 continue;
             }
-
-            var jwksUri = provider.String("jwks_uri")?.Trim();
-            if (!string.IsNullOrEmpty(jwksUri) && !IsKeyUri(jwksUri))
-                provider.Error("jwks_uri", $"{provider.Context}.jwks_uri '{jwksUri}' is not an absolute https://, http:// or file:// URL");
-
-            if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(issuer))
-                continue;
             providers.Add(new ProviderConfig(provider.Position, new AuthProvider
             {
                 Id = id,
-                Issuer = issuer,
+                Issuer = issuer ?? "",
                 JwksUri = string.IsNullOrEmpty(jwksUri) ? null : jwksUri,
-                Audiences = SplitAudiences(provider.String("audiences")),
-                AuthorizationUrl = provider.String("authorization_url") is { Length: > 0 } url ? url.Trim() : null,
-                JwtLocations = ReadLocations(provider),
+                Audiences = audiences,
+                AuthorizationUrl = string.IsNullOrEmpty(authorizationUrl) ? null : authorizationUrl,
+                JwtLocations = locations,
             })
             { IssuerAt = provider.PositionOf("issuer") });
         }
@@ -87,18 +90,20 @@ internal static class AuthenticationReader
         return locations;
     }
 
-    private static List<AuthRuleConfig> ReadRules(FieldReader section, ConfigDiagnostics diagnostics)
+    private static List<AuthRuleConfig> ReadRules(FieldReader section)
     {
         var rules = new List<AuthRuleConfig>();
         foreach (var rule in section.Maps("rules", Rule))
         {
-            var selector = Selector.Parse(rule.String("selector"), rule.PositionOf("selector"), rule.PathOf("selector"), diagnostics);
+            var selector = RuleSectionsReader.ReadSelector(rule);
             var requirements = new List<Located<AuthRequirement>>();
             foreach (var requirement in rule.Maps("requirements", Requirement))
             {
                 var providerId = requirement.String("provider_id")?.Trim();
                 if (string.IsNullOrEmpty(providerId))
                 {
+                    if (requirement.IsInvalid("provider_id"))
+                        continue;
                     requirement.Error("provider_id", $"{requirement.Context} has no provider_id: name one of authentication.providers[].id");
                     continue;
                 }

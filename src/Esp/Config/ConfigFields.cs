@@ -61,13 +61,12 @@ internal sealed class FieldNames
 internal sealed class FieldReader
 {
     private readonly Dictionary<string, KeyValuePair<ScalarNode, ConfigNode>> _fields = new(StringComparer.Ordinal);
-    private readonly ConfigDiagnostics _diagnostics;
-
+    private readonly HashSet<string> _invalid = new(StringComparer.Ordinal);
     private FieldReader(MappingNode map, string context, ConfigDiagnostics diagnostics)
     {
         Position = map.Position;
         Context = context;
-        _diagnostics = diagnostics;
+        Diagnostics = diagnostics;
     }
 
     /// <summary>Where the map starts.</summary>
@@ -76,7 +75,7 @@ internal sealed class FieldReader
     /// <summary>The map's path in the config, for messages: <c>authentication.providers[1]</c>.</summary>
     public string Context { get; }
 
-    public ConfigDiagnostics Diagnostics => _diagnostics;
+    public ConfigDiagnostics Diagnostics { get; }
 
     /// <summary>
     /// Opens a map. Null when the node is absent or null (nothing given), or not a map (reported).
@@ -133,6 +132,9 @@ internal sealed class FieldReader
     /// <summary>True when the field's key is there, even with nothing after it.</summary>
     public bool IsPresent(string field) => _fields.ContainsKey(field);
 
+    /// <summary>True when the field's value was of the wrong type (reported): "missing" errors should not follow.</summary>
+    public bool IsInvalid(string field) => _invalid.Contains(field);
+
     /// <summary>True when the field is given with a non-null value.</summary>
     public bool Has(string field) => Node(field) is not null;
 
@@ -149,7 +151,7 @@ internal sealed class FieldReader
             case ScalarNode scalar:
                 return scalar.Value;
             case var other:
-                Error(other, $"{PathOf(field)} must be a string, not {other.Kind}");
+                Invalid(field, other, $"{PathOf(field)} must be a string, not {other.Kind}");
                 return null;
         }
     }
@@ -167,7 +169,7 @@ internal sealed class FieldReader
             if (scalar.Value.Equals("false", StringComparison.OrdinalIgnoreCase))
                 return false;
         }
-        Error(node, $"{PathOf(field)} must be true or false, not {Describe(node)}");
+        Invalid(field, node, $"{PathOf(field)} must be true or false, not {Describe(node)}");
         return null;
     }
 
@@ -183,7 +185,7 @@ internal sealed class FieldReader
         {
             return value;
         }
-        Error(node, $"{PathOf(field)} must be a number, not {Describe(node)}");
+        Invalid(field, node, $"{PathOf(field)} must be a number, not {Describe(node)}");
         return null;
     }
 
@@ -194,12 +196,12 @@ internal sealed class FieldReader
             return null;
         if (node is ScalarNode scalar && long.TryParse(scalar.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
             return value;
-        Error(node, $"{PathOf(field)} must be a whole number, not {Describe(node)}");
+        Invalid(field, node, $"{PathOf(field)} must be a whole number, not {Describe(node)}");
         return null;
     }
 
     /// <summary>A map field.</summary>
-    public FieldReader? Map(string field, FieldNames names) => Open(Node(field), PathOf(field), names, _diagnostics);
+    public FieldReader? Map(string field, FieldNames names) => Open(Node(field), PathOf(field), names, Diagnostics);
 
     /// <summary>The items of a list field; empty when absent, null or not a list (reported).</summary>
     public IReadOnlyList<ConfigNode> List(string field)
@@ -211,7 +213,7 @@ internal sealed class FieldReader
             case SequenceNode sequence:
                 return sequence.Items;
             case var other:
-                Error(other, $"{PathOf(field)} must be a list, not {Describe(other)}");
+                Invalid(field, other, $"{PathOf(field)} must be a list, not {Describe(other)}");
                 return [];
         }
     }
@@ -230,18 +232,24 @@ internal sealed class FieldReader
                 Error(item, $"{context} is empty");
                 continue;
             }
-            if (Open(item, context, names, _diagnostics) is { } reader)
+            if (Open(item, context, names, Diagnostics) is { } reader)
                 readers.Add(reader);
         }
         return readers;
     }
 
     /// <summary>Reports an error about this map as a whole or one of its fields.</summary>
-    public void Error(string field, string message) => _diagnostics.Error(PositionOf(field), message);
+    public void Error(string field, string message) => Diagnostics.Error(PositionOf(field), message);
 
-    public void Warning(string field, string message) => _diagnostics.Warning(PositionOf(field), message);
+    public void Warning(string field, string message) => Diagnostics.Warning(PositionOf(field), message);
 
-    private void Error(ConfigNode node, string message) => _diagnostics.Error(node.Position, message);
+    private void Error(ConfigNode node, string message) => Diagnostics.Error(node.Position, message);
+
+    private void Invalid(string field, ConfigNode node, string message)
+    {
+        _invalid.Add(field);
+        Diagnostics.Error(node.Position, message);
+    }
 
     private static string Describe(ConfigNode node) => node is ScalarNode scalar ? $"'{scalar.Value}'" : node.Kind;
 }

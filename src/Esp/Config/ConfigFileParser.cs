@@ -16,6 +16,13 @@ internal static class ConfigFileParser
     /// <summary>The root map of the file's only document, or null when it is not one (reported).</summary>
     public static MappingNode? Parse(string file, byte[] content, ConfigDiagnostics diagnostics)
     {
+        if (LooksBinary(content))
+        {
+            diagnostics.Error(SourcePosition.WholeFile(file),
+                "not a text file: a service config is YAML or JSON (a descriptor set goes in --descriptor, or first for esp validate)");
+            return null;
+        }
+
         var stream = new YamlStream();
         try
         {
@@ -42,7 +49,10 @@ internal static class ConfigFileParser
             return null;
         }
 
+        var errorsBefore = diagnostics.Errors.Count;
         var root = Convert(file, stream.Documents[0].RootNode, 0, diagnostics);
+        if (diagnostics.Errors.Count > errorsBefore)
+            return null; // a structure error: the file is not read further, as for a syntax error
         if (root is MappingNode map)
             return map;
         if (root is ScalarNode { IsNull: true })
@@ -57,6 +67,10 @@ internal static class ConfigFileParser
         }
         return null;
     }
+
+    /// <summary>NUL bytes without a UTF-16/32 byte order mark: a binary file, such as a descriptor set.</summary>
+    private static bool LooksBinary(byte[] content) =>
+        content.AsSpan().Contains((byte)0) && !(content.Length >= 2 && ((content[0] == 0xFF && content[1] == 0xFE) || (content[0] == 0xFE && content[1] == 0xFF)));
 
     private static ConfigNode? Convert(string file, YamlNode node, int depth, ConfigDiagnostics diagnostics)
     {

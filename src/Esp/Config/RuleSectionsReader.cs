@@ -47,7 +47,8 @@ internal static class RuleSectionsReader
                 var query = parameter.String("url_query_parameter")?.Trim();
                 if (string.IsNullOrEmpty(name))
                 {
-                    parameter.Error("name", $"{parameter.Context} has no name (the API key parameter is '{ApiKeyParameter}')");
+                    if (!parameter.IsInvalid("name"))
+                        parameter.Error("name", $"{parameter.Context} has no name (the API key parameter is '{ApiKeyParameter}')");
                     continue;
                 }
                 if (name != ApiKeyParameter)
@@ -119,6 +120,10 @@ internal static class RuleSectionsReader
     private static IReadOnlyList<FieldReader> Rules(FieldReader root, string section, FieldNames sectionNames, FieldNames ruleNames) =>
         root.Map(section, sectionNames)?.Maps("rules", ruleNames) ?? [];
 
-    private static Selector? ReadSelector(FieldReader rule) =>
-        Selector.Parse(rule.String("selector"), rule.PositionOf("selector"), rule.PathOf("selector"), rule.Diagnostics);
+    /// <summary>A rule's selector; null when missing or malformed (reported).</summary>
+    internal static Selector? ReadSelector(FieldReader rule)
+    {
+        var text = rule.String("selector");
+        return rule.IsInvalid("selector") ? null : Selector.Parse(text, rule.PositionOf("selector"), rule.PathOf("selector"), rule.Diagnostics);
+    }
 }

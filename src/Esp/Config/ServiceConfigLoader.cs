@@ -60,7 +60,10 @@ internal static class ServiceConfigLoader
         if (documents.Count > 0 && allParsed)
         {
             var config = ServiceConfigMerger.Merge(documents);
-            var apis = ApiMethods.Resolve(config, sources.DescriptorPath, services, diagnostics);
+            // Without any source of methods (reported above) there is nothing to resolve them from.
+            var apis = sources.DescriptorPath is null && sources.ServiceJsonPath is null
+                ? null
+                : ApiMethods.Resolve(config, sources.DescriptorPath, services, diagnostics);
             ServiceConfigValidator.Validate(config, apis, diagnostics);
             if (!diagnostics.HasErrors && apis is not null && defaultBackend is not null)
                 model = ServiceModelCompiler.Compile(config, apis.Methods, defaultBackend, ConfigIdOf(hash));

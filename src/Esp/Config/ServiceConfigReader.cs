@@ -37,13 +37,13 @@ internal static class ServiceConfigReader
         if (fields.IsPresent("name"))
         {
             var value = fields.String("name");
-            if (string.IsNullOrWhiteSpace(value))
+            if (string.IsNullOrWhiteSpace(value) && !fields.IsInvalid("name"))
                 fields.Error("name", "name is empty: give the service name (e.g. bookstore.endpoints.PROJECT.cloud.goog)");
             // Kept even when empty (reported above), so that the merged config does not also report it missing.
             name = new Located<string>(value?.Trim() ?? "", fields.PositionOf("name"));
         }
 
-        var authentication = AuthenticationReader.Read(fields, diagnostics);
+        var authentication = AuthenticationReader.Read(fields);
         return new ServiceConfigDocument
         {
             File = file,
@@ -66,7 +66,8 @@ internal static class ServiceConfigReader
             var name = api.String("name");
             if (string.IsNullOrWhiteSpace(name))
             {
-                api.Error("name", $"{api.Context}.name is missing: give the gRPC service's full name (package.Service)");
+                if (!api.IsInvalid("name"))
+                    api.Error("name", $"{api.Context}.name is missing: give the gRPC service's full name (package.Service)");
                 continue;
             }
             var methods = api.Has("methods") ? ReadMethods(api) : null;
@@ -83,7 +84,8 @@ internal static class ServiceConfigReader
             var name = method.String("name");
             if (string.IsNullOrWhiteSpace(name))
             {
-                method.Error("name", $"{method.Context}.name is missing");
+                if (!method.IsInvalid("name"))
+                    method.Error("name", $"{method.Context}.name is missing");
                 continue;
             }
             var kind = ApiMethod.KindOf(method.Bool("request_streaming") ?? false, method.Bool("response_streaming") ?? false);

@@ -21,7 +21,7 @@ internal static class ServiceConfigValidator
     private static void CheckIssuers(ServiceConfigDocument config, ConfigDiagnostics diagnostics)
     {
         var byIssuer = new Dictionary<string, ProviderConfig>(StringComparer.Ordinal);
-        foreach (var provider in config.Providers)
+        foreach (var provider in config.Providers.Where(p => p.Provider.Issuer.Length > 0))
         {
             var issuer = Issuers.Normalize(provider.Provider.Issuer);
             if (byIssuer.TryGetValue(issuer, out var first))

@@ -50,6 +50,11 @@ internal sealed class ProxyRequestHandler(ServiceModel model, GrpcForwarder forw
             return GrpcResponses.WriteProtocolErrorAsync(context, StatusCodes.Status405MethodNotAllowed,
                 new Status(StatusCode.Internal, $"gRPC requires POST, but this request is {request.Method}."));
         }
+        if (CallAdmission.Check(request, method) is { } refused)
+        {
+            GrpcResponses.SetTrailersOnly(context.Response, refused, null);
+            return context.Response.CompleteAsync();
+        }
         return forwarder.ForwardAsync(context, method);
     }
 

@@ -81,6 +81,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Esp.Proxy");
         LogServing(logger, model.Name, model.ConfigId, model.MethodsByPath.Count, model.DefaultBackend.Address);
+        WarnAboutClosedMethods(logger, model);
         return new ProxyHost(app, backends, listeners);
 
         void Add(ListenOptions listen, string name, HttpProtocols protocols)
@@ -122,6 +123,22 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         roots.ImportFromPemFile(path);
         return roots;
     }
+
+    private static void WarnAboutClosedMethods(ILogger logger, ServiceModel model)
+    {
+        var jwt = model.MethodsByPath.Values.Where(m => m.Auth is not null).Select(m => m.Selector).Order().ToList();
+        if (jwt.Count > 0)
+            LogJwtMethodsClosed(logger, jwt.Count, string.Join(", ", jwt));
+        var keyed = model.MethodsByPath.Values.Where(m => m.Auth is null && CallAdmission.NeedsApiKey(m)).Select(m => m.Selector).Order().ToList();
+        if (keyed.Count > 0)
+            LogApiKeyMethodsClosed(logger, keyed.Count, string.Join(", ", keyed));
+    }
+
+    [LoggerMessage(2, LogLevel.Warning, "{Count} methods require a JWT, which this proxy cannot verify yet: their calls are refused with UNAUTHENTICATED: {Methods}", EventName = "JwtMethodsClosed")]
+    private static partial void LogJwtMethodsClosed(ILogger logger, int count, string methods);
+
+    [LoggerMessage(3, LogLevel.Warning, "{Count} methods require an API key and no key store is configured: their calls are refused. To open a method, give it `allow_unregistered_calls: true` in usage.rules: {Methods}", EventName = "ApiKeyMethodsClosed")]
+    private static partial void LogApiKeyMethodsClosed(ILogger logger, int count, string methods);
 
     [LoggerMessage(1, LogLevel.Information, "Serving {Service} (config {ConfigId}): {MethodCount} methods, default backend {Backend}", EventName = "Serving")]
     private static partial void LogServing(ILogger logger, string service, string configId, int methodCount, string backend);

@@ -97,8 +97,13 @@ public sealed class ValidationErrorTests : IDisposable
               providers:
               - id: p
                 jwks_uri: https://issuer.example/keys
+              rules:
+              - selector: "*"
+                requirements:
+                - provider_id: p
             """);
 
+        // Only the one error: the rule naming the provider is not reported as well.
         ConfigTestFiles.AssertSingleError(result, path, 6, "authentication.providers[0] has no issuer");
     }
 
@@ -685,6 +690,24 @@ public sealed class ValidationErrorTests : IDisposable
 
         ConfigTestFiles.AssertSingleError(result, config, 0, "not a FileDescriptorSet");
         Assert.Contains("protoc --include_imports --descriptor_set_out=FILE", result.Errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_DescriptorGivenAsTheConfig_ErrorSaysItIsNotText()
+    {
+        var descriptor = ProtocDescriptors.Bookstore;
+
+        var result = ConfigTestFiles.Load(ProtocDescriptors.Bookstore, descriptor);
+
+        ConfigTestFiles.AssertSingleError(result, descriptor, 0, "not a text file: a service config is YAML or JSON (a descriptor set goes in --descriptor");
+    }
+
+    [Fact]
+    public void Load_AliasLoop_ErrorNotACrash()
+    {
+        var (result, path) = _files.LoadBookstore("name: &x [*x]\n");
+
+        ConfigTestFiles.AssertSingleError(result, path, 1, "nested more than 32 levels deep");
     }
 
     [Fact]

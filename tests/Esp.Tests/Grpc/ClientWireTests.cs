@@ -368,7 +368,9 @@ public class ClientWireTests
 
         var status = await CallAsync(server.Address);
 
-        Assert.Equal(new Status(StatusCode.Internal, "Error reading the next message: the HTTP/2 stream was reset (INTERNAL_ERROR)."), status);
+        // The reset can overtake the headers on the client side, so where it is noticed varies.
+        Assert.Equal(StatusCode.Internal, status.Code);
+        Assert.EndsWith("the HTTP/2 stream was reset (INTERNAL_ERROR).", status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -105,6 +105,22 @@ internal sealed partial class PeerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"listening on (?:port )?(\d+)")]
+    /// <summary>Sends a POSIX signal (e.g. TERM) to the process.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var (exitCode, output) = await RunAsync("kill", ["-s", signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (exitCode != 0)
+            throw new InvalidOperationException($"kill -s {signal} failed: {output}");
+    }
+
+    /// <summary>Waits (bounded) for the process to exit on its own; its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().DefaultTimeout();
+        return _process.ExitCode;
+    }
+
+    // Our peers print "listening on PORT"; the bookstore "... listening on port PORT"; esp run "listening: http2=PORT ...".
+    [GeneratedRegex(@"listening(?: on (?:port )?|: http2=)(\d+)")]
     private static partial Regex ListeningLine();
 }
