@@ -45,21 +45,23 @@ internal static class ValidateCommand
         };
         command.SetAction(result =>
         {
-            if (result.GetValue(serviceJson) is null && (result.GetValue(descriptor) is null || (result.GetValue(configs) ?? []).Length == 0))
-            {
-                result.InvocationConfiguration.Error.WriteLine(
-                    "esp validate: give the descriptor set and at least one config: esp validate DESCRIPTOR CONFIG... (or --service_json_path FILE)");
-                return InvalidConfiguration;
-            }
-            var loaded = ServiceConfigLoader.Load(new ConfigSources
+            var sources = new ConfigSources
             {
                 DescriptorPath = result.GetValue(descriptor),
                 ServiceConfigPaths = result.GetValue(configs) ?? [],
                 ServiceJsonPath = result.GetValue(serviceJson),
                 DefaultBackend = result.GetValue(backend) ?? ConfigSources.DefaultBackendAddress,
-            });
+            };
             var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
+            if (sources.ServiceJsonPath is null && (sources.DescriptorPath is null || sources.ServiceConfigPaths.Count == 0))
+            {
+                error.WriteLine("esp validate: give the descriptor set and at least one config: esp validate DESCRIPTOR CONFIG... " +
+                    "(or --service_json_path FILE)");
+                return InvalidConfiguration;
+            }
+
+            var loaded = ServiceConfigLoader.Load(sources);
             if (!loaded.Succeeded)
             {
                 foreach (var warning in loaded.Warnings)

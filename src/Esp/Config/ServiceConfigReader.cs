@@ -13,7 +13,8 @@ internal static class ServiceConfigReader
     private static readonly FieldNames TopLevel = new(
         ["type", "config_version", "name", "title", "apis", "authentication", "usage", "system_parameters", "backend"],
         ["producer_project_id", "id", "types", "enums", "documentation", "http", "quota", "context", "endpoints", "control",
-            "logs", "metrics", "monitored_resources", "billing", "logging", "monitoring", "source_info", "publishing", "system_types"],
+            "logs", "metrics", "monitored_resources", "billing", "logging", "monitoring", "source_info", "publishing", "system_types",
+            "custom_error", "experimental"],
         unknownIsWarning: true);
 
     // google.protobuf.Api and Method: YAML gives only the name; ESPv2's normalized JSON gives the methods too.
