@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using Esp.Auth;
+using Esp.Auth.Keys;
 using Esp.Config;
 using Esp.Hosting;
 
@@ -29,12 +31,18 @@ internal static class RunCommand
         accessLog.AcceptOnlyFromAmong("on", "off");
         var logFormat = new Option<string>("--log_format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var jwksCache = new Option<int>("--jwks_cache_duration_in_s") { Description = "How long fetched JWT keys stay fresh (they are refreshed in the background before).", DefaultValueFactory = _ => 300 };
+        var jwtCache = new Option<int>("--jwt_cache_size") { Description = "Verified tokens to keep (LRU); 0 turns the cache off.", DefaultValueFactory = _ => 1000 };
+        var fetchTimeout = new Option<double>("--http_request_timeout_s") { Description = "Timeout of every key fetch (JWKS, OpenID discovery).", DefaultValueFactory = _ => 5 };
+        var userInfoFormat = new Option<string>("--user_info_format") { Description = "X-Endpoint-API-UserInfo as esp (the documented JSON, claims an object), esp-legacy (claims a string, as the ESPv1 binary) or espv2 (the token's payload).", DefaultValueFactory = _ => "esp" };
+        userInfoFormat.AcceptOnlyFromAmong("esp", "esp-legacy", "espv2");
+        var noServiceNameAudience = new Option<bool>("--disable_jwt_audience_service_name_check") { Description = "Do not accept the service name as a JWT audience; only configured audiences." };
         var grace = new Option<double>("--shutdown_grace_period_s") { Description = "On SIGTERM, how long calls in flight may take to finish.", DefaultValueFactory = _ => 20 };
 
         var command = new Command("run", "Runs the proxy: every call is routed by the service config and forwarded to its backend.")
         {
             serviceConfig, descriptor, serviceJson, backend, backendRoots, http2Port, httpPort, sslPort, sslCertPath,
-            listenerAddress, healthz, accessLog, logFormat, grace,
+            listenerAddress, healthz, accessLog, logFormat, jwksCache, jwtCache, fetchTimeout, userInfoFormat, noServiceNameAudience, grace,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -47,6 +55,12 @@ internal static class RunCommand
                 problems.Add("--ssl_port needs --ssl_server_cert_path (a directory with server.crt and server.key).");
             if (ssl is not null && certPath is not null)
                 problems.AddRange(CheckServerCertificate(certPath));
+            if (result.GetValue(jwksCache) <= 0)
+                problems.Add("--jwks_cache_duration_in_s must be positive.");
+            if (result.GetValue(jwtCache) < 0)
+                problems.Add("--jwt_cache_size must be 0 (off) or positive.");
+            if (result.GetValue(fetchTimeout) <= 0)
+                problems.Add("--http_request_timeout_s must be positive.");
             var roots = result.GetValue(backendRoots);
             if (roots is not null && !File.Exists(roots))
                 problems.Add($"--ssl_backend_client_root_certs_file: {roots} does not exist.");
@@ -87,6 +101,19 @@ internal static class RunCommand
                 AccessLog = result.GetValue(accessLog) == "on",
                 LogFormat = result.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text,
                 ShutdownGracePeriod = TimeSpan.FromSeconds(result.GetValue(grace)),
+                Auth = new AuthOptions
+                {
+                    JwtCacheSize = result.GetValue(jwtCache),
+                    KeyFetchTimeout = TimeSpan.FromSeconds(result.GetValue(fetchTimeout)),
+                    DisableServiceNameAudience = result.GetValue(noServiceNameAudience),
+                    UserInfoFormat = result.GetValue(userInfoFormat) switch
+                    {
+                        "esp-legacy" => UserInfoFormat.EspLegacy,
+                        "espv2" => UserInfoFormat.EspV2,
+                        _ => UserInfoFormat.Esp,
+                    },
+                    Keys = new KeyCacheOptions { CacheDuration = TimeSpan.FromSeconds(result.GetValue(jwksCache)) },
+                },
             };
             await using var proxy = await ProxyHost.StartAsync(options, loaded.Model);
             Console.WriteLine(proxy.ListeningLine);

@@ -6,9 +6,8 @@ using Microsoft.AspNetCore.Http;
 namespace Esp.Forwarding;
 
 /// <summary>
-/// Decides, before anything is forwarded, whether a call may go on. Closed by default: a method
-/// whose config asks for a check this proxy cannot make is refused, never let through.
-/// JWT verification and the API key store will plug in here.
+/// The API key part of deciding whether a call may go on (JWTs are checked before, by the
+/// authenticator). Closed by default: while no key store exists, a method that needs a key is refused.
 /// </summary>
 internal static class CallAdmission
 {
@@ -18,14 +17,9 @@ internal static class CallAdmission
 
     public static readonly Status InvalidApiKey = new(StatusCode.InvalidArgument, "API key not valid. Please pass a valid API key.");
 
-    public static readonly Status JwtNotVerifiable = new(StatusCode.Unauthenticated,
-        "JWT validation failed: this proxy cannot verify JWTs yet, so it refuses calls to methods whose config requires one.");
-
     /// <summary>Null when the call may be forwarded; otherwise the status it is refused with.</summary>
     public static Status? Check(HttpRequest request, MethodPolicy method)
     {
-        if (method.Auth is not null)
-            return JwtNotVerifiable;
         if (NeedsApiKey(method))
         {
             // No key store is configured (none can be yet): every key is unknown, so the method

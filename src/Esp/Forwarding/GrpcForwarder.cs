@@ -29,13 +29,14 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
     /// <summary>The access log's logger category: <c>--access_log=off</c> filters it out.</summary>
     public const string AccessLogCategory = "Esp.AccessLog";
 
-    public async Task ForwardAsync(HttpContext context, MethodPolicy method)
+    /// <param name="userInfo">The caller's identity for the backend (<c>X-Endpoint-API-UserInfo</c>), when a JWT verified.</param>
+    public async Task ForwardAsync(HttpContext context, MethodPolicy method, string? userInfo)
     {
         var started = Stopwatch.GetTimestamp();
         var call = new CallRecord(method.Path, method.Backend.Address);
         try
         {
-            await ForwardCoreAsync(context, method, call);
+            await ForwardCoreAsync(context, method, userInfo, call);
         }
         finally
         {
@@ -44,7 +45,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         }
     }
 
-    private async Task ForwardCoreAsync(HttpContext context, MethodPolicy method, CallRecord call)
+    private async Task ForwardCoreAsync(HttpContext context, MethodPolicy method, string? userInfo, CallRecord call)
     {
         var route = method.Backend;
 
@@ -60,7 +61,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
 
         // (2) The request.
         var content = new StreamingRequestContent(context.Request.BodyReader, context.Request.ContentType);
-        using var request = CreateBackendRequest(context, method, content, timeout);
+        using var request = CreateBackendRequest(context, method, content, timeout, userInfo);
         HttpResponseMessage response;
         try
         {
@@ -143,7 +144,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         return true;
     }
 
-    private static HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout)
+    private static HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, string? userInfo)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(method.Backend.BaseUri, method.Path))
         {
@@ -164,6 +165,8 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
         if (timeout is { } t)
             headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t));
+        if (userInfo is not null)
+            headers.TryAddWithoutValidation(ProxyHeaders.UserInfo, userInfo);
         return request;
     }
 

@@ -1,9 +1,12 @@
 using System.Text.Json;
+using Esp.Auth;
+using Esp.Auth.Jwt;
 using Esp.Config;
 using Esp.Grpc;
 using Esp.Grpc.Protocol;
 using Esp.Grpc.Server;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Esp.Forwarding;
 
@@ -12,7 +15,7 @@ namespace Esp.Forwarding;
 /// headers removed, the path routed to a configured method (unknown methods are never
 /// forwarded), protocol mismatches answered clearly, and calls handed to the forwarder.
 /// </summary>
-internal sealed class ProxyRequestHandler(ServiceModel model, GrpcForwarder forwarder, string? healthzPath)
+internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator authenticator, GrpcForwarder forwarder, string? healthzPath, ILogger logger)
 {
     private readonly string? _healthzPath = healthzPath is null ? null : "/" + healthzPath.TrimStart('/');
 
@@ -50,12 +53,34 @@ internal sealed class ProxyRequestHandler(ServiceModel model, GrpcForwarder forw
             return GrpcResponses.WriteProtocolErrorAsync(context, StatusCodes.Status405MethodNotAllowed,
                 new Status(StatusCode.Internal, $"gRPC requires POST, but this request is {request.Method}."));
         }
-        if (CallAdmission.Check(request, method) is { } refused)
+        return method.Auth is null ? AdmitAsync(context, method, null) : AuthenticateAsync(context, method);
+    }
+
+    /// <summary>JWTs first (ESP's order), then API keys, then the backend.</summary>
+    private async Task AuthenticateAsync(HttpContext context, MethodPolicy method)
+    {
+        var result = await authenticator.AuthenticateAsync(context.Request, method, model.Providers, context.RequestAborted);
+        if (result.Failure is { } failure)
         {
-            GrpcResponses.SetTrailersOnly(context.Response, refused, null);
-            return context.Response.CompleteAsync();
+            AuthLog.Refused(logger, method.Path, failure.Code, failure.Reason);
+            await RefuseAsync(context, failure.ToStatus());
+            return;
         }
-        return forwarder.ForwardAsync(context, method);
+        await AdmitAsync(context, method, result.Identity);
+    }
+
+    private Task AdmitAsync(HttpContext context, MethodPolicy method, JwtToken? identity)
+    {
+        if (CallAdmission.Check(context.Request, method) is { } refused)
+            return RefuseAsync(context, refused);
+        var userInfo = identity is null ? null : UserInfoHeader.Create(identity, authenticator.UserInfoFormat);
+        return forwarder.ForwardAsync(context, method, userInfo);
+    }
+
+    private static Task RefuseAsync(HttpContext context, Status status)
+    {
+        GrpcResponses.SetTrailersOnly(context.Response, status, null);
+        return context.Response.CompleteAsync();
     }
 
     private static Task RequireHttp2Async(HttpContext context) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Esp.Auth;
 using Esp.Config;
 using Esp.Forwarding;
 using Microsoft.AspNetCore.Builder;
@@ -22,12 +23,19 @@ internal sealed partial class ProxyHost : IAsyncDisposable
     private readonly BackendClients _backends;
     private readonly List<(string Name, ListenOptions Listen)> _listeners;
 
-    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners)
+    private readonly HttpMessageInvoker _keyClient;
+
+    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners, JwtAuthenticator authenticator, HttpMessageInvoker keyClient)
     {
         _app = app;
         _backends = backends;
         _listeners = listeners;
+        Authenticator = authenticator;
+        _keyClient = keyClient;
     }
+
+    /// <summary>The JWT checks, with their key sources and token cache (tests look inside).</summary>
+    internal JwtAuthenticator Authenticator { get; }
 
     /// <summary>The bound port of each listener (<c>http2</c>, <c>ssl</c>, <c>http</c>), port 0 resolved.</summary>
     public IReadOnlyDictionary<string, int> Ports =>
@@ -75,14 +83,18 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         builder.Services.AddSingleton<GrpcForwarder>();
 
         var app = builder.Build();
-        var handler = new ProxyRequestHandler(model, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath);
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var logger = loggers.CreateLogger("Esp.Proxy");
+        LogServing(logger, model.Name, model.ConfigId, model.MethodsByPath.Count, model.DefaultBackend.Address);
+        var keyClient = new HttpMessageInvoker(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = options.Auth.KeyFetchTimeout });
+        var authenticator = new JwtAuthenticator(model, options.Auth, keyClient, time ?? TimeProvider.System, loggers.CreateLogger("Esp.Auth"));
+        var handler = new ProxyRequestHandler(model, authenticator, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath, loggers.CreateLogger("Esp.Auth"));
         app.Run(handler.HandleAsync);
         await app.StartAsync();
 
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Esp.Proxy");
-        LogServing(logger, model.Name, model.ConfigId, model.MethodsByPath.Count, model.DefaultBackend.Address);
+        authenticator.Prefetch();
         WarnAboutClosedMethods(logger, model);
-        return new ProxyHost(app, backends, listeners);
+        return new ProxyHost(app, backends, listeners, authenticator, keyClient);
 
         void Add(ListenOptions listen, string name, HttpProtocols protocols)
         {
@@ -99,6 +111,8 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         _backends.Dispose();
+        Authenticator.Dispose();
+        _keyClient.Dispose();
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, ProxyOptions options)
@@ -126,16 +140,10 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     private static void WarnAboutClosedMethods(ILogger logger, ServiceModel model)
     {
-        var jwt = model.MethodsByPath.Values.Where(m => m.Auth is not null).Select(m => m.Selector).Order().ToList();
-        if (jwt.Count > 0)
-            LogJwtMethodsClosed(logger, jwt.Count, string.Join(", ", jwt));
-        var keyed = model.MethodsByPath.Values.Where(m => m.Auth is null && CallAdmission.NeedsApiKey(m)).Select(m => m.Selector).Order().ToList();
+        var keyed = model.MethodsByPath.Values.Where(CallAdmission.NeedsApiKey).Select(m => m.Selector).Order().ToList();
         if (keyed.Count > 0)
             LogApiKeyMethodsClosed(logger, keyed.Count, string.Join(", ", keyed));
     }
-
-    [LoggerMessage(2, LogLevel.Warning, "{Count} methods require a JWT, which this proxy cannot verify yet: their calls are refused with UNAUTHENTICATED: {Methods}", EventName = "JwtMethodsClosed")]
-    private static partial void LogJwtMethodsClosed(ILogger logger, int count, string methods);
 
     [LoggerMessage(3, LogLevel.Warning, "{Count} methods require an API key and no key store is configured: their calls are refused. To open a method, give it `allow_unregistered_calls: true` in usage.rules: {Methods}", EventName = "ApiKeyMethodsClosed")]
     private static partial void LogApiKeyMethodsClosed(ILogger logger, int count, string methods);

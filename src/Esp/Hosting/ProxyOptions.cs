@@ -37,6 +37,8 @@ internal sealed record ProxyOptions
 
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
 
+    public Esp.Auth.AuthOptions Auth { get; init; } = new();
+
     /// <summary>How long calls in flight may take to finish after SIGTERM.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(20);
 }

@@ -9,8 +9,8 @@ using Xunit;
 namespace Esp.Tests.Functional;
 
 /// <summary>
-/// Closed by default: methods whose config asks for a JWT or an API key are refused until the
-/// proxy can check them (and, for keys, while no key store is configured); open methods pass.
+/// Closed by default: a method that needs a JWT refuses calls without one, and a method that needs
+/// an API key is refused while no key store is configured; open methods pass.
 /// </summary>
 public sealed class AdmissionTests : IAsyncLifetime
 {
@@ -76,14 +76,14 @@ public sealed class AdmissionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task JwtRequired_Refused_NotForwarded()
+    public async Task JwtRequired_NoToken_JwtIsMissing_NotForwarded()
     {
         using var call = _channel.ClientStreamingCall(EchoClientCases.ClientStream, Bounded);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
-        Assert.StartsWith("JWT validation failed:", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("JWT validation failed: Jwt is missing", error.Status.Detail);
         Assert.Equal(0, _backend.Requests);
     }
 

@@ -1,0 +1,166 @@
+using System.Collections.Frozen;
+using Esp.Auth.Jwt;
+using Esp.Auth.Keys;
+using Esp.Config;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Esp.Auth;
+
+/// <summary>
+/// Checks a call's JWTs against its method's authentication rule, in this order, cheapest first:
+/// find the tokens; parse each strictly; match its issuer to one of the method's providers; check
+/// its time window and audience; only then fetch keys and verify the signature. A verified token
+/// is cached, but every call re-checks issuer, time and audience for its own method.
+/// </summary>
+internal sealed class JwtAuthenticator : IDisposable
+{
+    private readonly FrozenDictionary<string, ProviderKeySource> _keys;
+    private readonly FrozenDictionary<(string Path, string Provider), FrozenSet<string>> _audiences;
+    private readonly VerifiedTokenCache _cache;
+    private readonly TimeProvider _time;
+
+    public JwtAuthenticator(ServiceModel model, AuthOptions options, HttpMessageInvoker http, TimeProvider time, ILogger logger)
+    {
+        _time = time;
+        UserInfoFormat = options.UserInfoFormat;
+        _cache = new VerifiedTokenCache(options.JwtCacheSize);
+        var fetcher = new KeyFetcher(http, options.KeyFetchTimeout);
+        _keys = model.Providers.Values.ToFrozenDictionary(p => p.Id, p => new ProviderKeySource(p, fetcher, options.Keys, time, logger));
+        _audiences = AcceptedAudiences(model, options.DisableServiceNameAudience);
+        foreach (var (id, source) in _keys)
+            AuthLog.KeySource(logger, id, source.Origin);
+    }
+
+    public IReadOnlyDictionary<string, ProviderKeySource> KeySources => _keys;
+
+    public UserInfoFormat UserInfoFormat { get; }
+
+    public VerifiedTokenCache Cache => _cache;
+
+    /// <summary>Fetches every provider's keys in the background, so the first calls need not wait. Never fails the start.</summary>
+    public void Prefetch()
+    {
+        foreach (var source in _keys.Values)
+            source.Refresh();
+    }
+
+    public async ValueTask<AuthResult> AuthenticateAsync(HttpRequest request, MethodPolicy method, IReadOnlyDictionary<string, AuthProvider> providers, CancellationToken cancellationToken)
+    {
+        if (method.Auth is not { } auth)
+            return AuthResult.Anonymous;
+        var tokens = TokenLocator.Find(request, auth.Requirements.Select(r => providers[r.ProviderId]));
+        if (tokens.Count == 0)
+            return auth.AllowWithoutCredential ? AuthResult.Anonymous : AuthResult.Refused(AuthFailure.Missing);
+
+        JwtToken? identity = null;
+        foreach (var found in tokens)
+        {
+            var result = await VerifyAsync(found, method, cancellationToken);
+            if (result.Failure is not null)
+                return result;
+            identity ??= result.Identity;
+        }
+        return AuthResult.Verified(identity!);
+    }
+
+    private async ValueTask<AuthResult> VerifyAsync(FoundToken found, MethodPolicy method, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_cache.TryGet(found.Token, now, out var cached))
+        {
+            // Verified before, perhaps for another method: its provider must serve this one too.
+            if (!found.Providers.Contains(cached.Provider))
+                return AuthResult.Refused(AuthFailure.UnknownIssuer);
+            return CheckClaims(cached.Token, cached.Provider, method, now) is { } refused ? AuthResult.Refused(refused) : AuthResult.Verified(cached.Token);
+        }
+
+        if (!JwtParser.TryParse(found.Token, out var token, out var malformed))
+            return AuthResult.Refused(malformed);
+        var provider = ProviderFor(token, found.Providers);
+        if (provider is null)
+            return AuthResult.Refused(AuthFailure.UnknownIssuer);
+        if (CheckClaims(token, provider, method, now) is { } failure)
+            return AuthResult.Refused(failure);
+
+        var source = _keys[provider.Id];
+        var keys = await source.GetKeysAsync(cancellationToken);
+        if (keys is null)
+            return AuthResult.Refused(AuthFailure.KeysFetchFailed);
+        var signature = keys.Verify(token);
+        if (signature == AuthFailure.NoMatchingKey && keys.LacksKeyId(token)
+            && await source.GetKeysForUnknownKeyIdAsync(keys, cancellationToken) is { } newer && !ReferenceEquals(newer, keys))
+        {
+            signature = newer.Verify(token);
+        }
+        if (signature is { } bad)
+            return AuthResult.Refused(bad);
+
+        _cache.Add(token, provider, now);
+        return AuthResult.Verified(token);
+    }
+
+    /// <summary>The provider whose issuer the token names, among those that read where it was found.</summary>
+    private static AuthProvider? ProviderFor(JwtToken token, IReadOnlyList<AuthProvider> providers)
+    {
+        if (token.Issuer is null)
+            return null;
+        var issuer = Issuers.Normalize(token.Issuer);
+        foreach (var provider in providers)
+        {
+            if (string.Equals(Issuers.Normalize(provider.Issuer), issuer, StringComparison.Ordinal))
+                return provider;
+        }
+        return null;
+    }
+
+    private AuthFailure? CheckClaims(JwtToken token, AuthProvider provider, MethodPolicy method, DateTimeOffset now)
+    {
+        var seconds = now.ToUnixTimeSeconds();
+        var skew = (long)AuthOptions.ClockSkew.TotalSeconds;
+        // A present exp of 0 is expired (jwt_verify_lib reads it as "no exp": too lenient).
+        if (token.ExpiresAt is { } exp && (exp == 0 || seconds > exp + skew))
+            return AuthFailure.Expired;
+        if (token.NotBefore is { } nbf && nbf > seconds + skew)
+            return AuthFailure.NotYetValid;
+        if (!_audiences.TryGetValue((method.Path, provider.Id), out var accepted))
+            return AuthFailure.UnknownIssuer;
+        foreach (var audience in token.Audiences)
+        {
+            if (accepted.Contains(Issuers.Normalize(audience)))
+                return null;
+        }
+        return AuthFailure.AudienceNotAllowed;
+    }
+
+    /// <summary>
+    /// Per method and provider, the audiences a token may carry (normalized like issuers): the
+    /// service name (unless disabled), the provider's audiences and the requirement's.
+    /// </summary>
+    private static FrozenDictionary<(string, string), FrozenSet<string>> AcceptedAudiences(ServiceModel model, bool disableServiceName)
+    {
+        var result = new Dictionary<(string, string), FrozenSet<string>>();
+        foreach (var method in model.MethodsByPath.Values)
+        {
+            if (method.Auth is null)
+                continue;
+            foreach (var requirement in method.Auth.Requirements)
+            {
+                var audiences = new HashSet<string>(StringComparer.Ordinal);
+                if (!disableServiceName)
+                    audiences.Add(Issuers.Normalize(model.Name));
+                foreach (var audience in model.Providers[requirement.ProviderId].Audiences.Concat(requirement.Audiences))
+                    audiences.Add(Issuers.Normalize(audience));
+                var key = (method.Path, requirement.ProviderId);
+                result[key] = result.TryGetValue(key, out var earlier) ? earlier.Union(audiences).ToFrozenSet(StringComparer.Ordinal) : audiences.ToFrozenSet(StringComparer.Ordinal);
+            }
+        }
+        return result.ToFrozenDictionary();
+    }
+
+    public void Dispose()
+    {
+        foreach (var source in _keys.Values)
+            source.Dispose();
+    }
+}

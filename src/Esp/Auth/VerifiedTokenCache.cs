@@ -1,0 +1,75 @@
+using Esp.Auth.Jwt;
+using Esp.Config;
+
+namespace Esp.Auth;
+
+/// <summary>A token whose signature verified, with the provider whose key verified it.</summary>
+internal sealed record VerifiedToken(JwtToken Token, AuthProvider Provider, DateTimeOffset ValidUntil);
+
+/// <summary>
+/// Verified tokens by their exact text, least recently used evicted first (<c>--jwt_cache_size</c>;
+/// 0 turns it off). An entry lives at most until the token expires and at most five minutes, so a
+/// revoked key stops working soon. A hit skips parsing and the signature, never the per-method
+/// checks (issuer, time, audience).
+/// </summary>
+internal sealed class VerifiedTokenCache(int capacity)
+{
+    public static readonly TimeSpan MaxEntryLifetime = TimeSpan.FromMinutes(5);
+
+    private readonly Dictionary<string, LinkedListNode<VerifiedToken>> _entries = new(StringComparer.Ordinal);
+    private readonly LinkedList<VerifiedToken> _recency = new();
+    private readonly Lock _lock = new();
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+                return _entries.Count;
+        }
+    }
+
+    public bool TryGet(string token, DateTimeOffset now, out VerifiedToken verified)
+    {
+        verified = null!;
+        if (capacity == 0)
+            return false;
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(token, out var node))
+                return false;
+            if (node.Value.ValidUntil <= now)
+            {
+                _entries.Remove(token);
+                _recency.Remove(node);
+                return false;
+            }
+            _recency.Remove(node);
+            _recency.AddFirst(node);
+            verified = node.Value;
+            return true;
+        }
+    }
+
+    public void Add(JwtToken token, AuthProvider provider, DateTimeOffset now)
+    {
+        if (capacity == 0)
+            return;
+        var validUntil = now + MaxEntryLifetime;
+        if (token.ExpiresAt is { } exp && DateTimeOffset.FromUnixTimeSeconds(exp) < validUntil)
+            validUntil = DateTimeOffset.FromUnixTimeSeconds(exp);
+        lock (_lock)
+        {
+            if (_entries.Remove(token.Raw, out var existing))
+                _recency.Remove(existing);
+            var node = _recency.AddFirst(new VerifiedToken(token, provider, validUntil));
+            _entries[token.Raw] = node;
+            while (_entries.Count > capacity)
+            {
+                var oldest = _recency.Last!;
+                _recency.RemoveLast();
+                _entries.Remove(oldest.Value.Token.Raw);
+            }
+        }
+    }
+}
