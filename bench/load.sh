@@ -426,7 +426,14 @@ measure() { # system
     local busy0 busy1 wall0 wall1
     busy0=$(busy_ticks); wall0=$EPOCHREALTIME
     log "$system: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
+    # Halfway through, count the connections the backend has open (from h2load or the proxy).
+    local sample_after=2 sampler
+    [ -n "$REQUESTS" ] || sample_after=$((DURATION / 2))
+    (sleep "$sample_after"; ss -Htn state established "( sport = :$BACKEND_PORT )" | wc -l >"$tmp/$system.conns") &
+    sampler=$!
+    PIDS+=("$sampler")
     h2load_run "$out" "${args[@]}" "${run[@]}" --log-file="$tsv" "$url" || true
+    stop_pids "$sampler"; forget "$sampler"
     busy1=$(busy_ticks); wall1=$EPOCHREALTIME
     times >"$tmp/times1.txt"
     backend_ticks1=$(cpu_ticks "$BACKEND_PID")
@@ -478,7 +485,9 @@ EOF
     if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
         problems+=("the backend served $backend_calls calls, h2load counted $succeeded succeeded")
     fi
-    DETAIL[$system]="other processes used ${OTHER[$system]:-?}% of the machine; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    local conns="?"
+    [ ! -s "$tmp/$system.conns" ] || conns=$(tr -d ' \n' <"$tmp/$system.conns")
+    DETAIL[$system]="other processes used ${OTHER[$system]:-?}% of the machine; $conns connections open to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '
         fail_row "$system" "${problems[*]}"

@@ -14,13 +14,20 @@ internal static class RepositoryPaths
     /// <summary>Debian's interpreter, which has grpcio, PyJWT and google-auth (the first python3 on PATH may not).</summary>
     public const string Python = "/usr/bin/python3";
 
-    private static string FindRoot()
+    /// <summary>
+    /// The checkout holding the test binary, or else the one this file was compiled from (a build
+    /// with its own -p:ArtifactsPath puts the binary outside the checkout).
+    /// </summary>
+    private static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Esp.slnx")))
-                return dir.FullName;
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Esp.slnx")))
+                    return dir.FullName;
+            }
         }
-        throw new InvalidOperationException($"No Esp.slnx above {AppContext.BaseDirectory}.");
+        throw new InvalidOperationException($"No Esp.slnx above {AppContext.BaseDirectory} or {sourceFile}.");
     }
 }
