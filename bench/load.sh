@@ -25,6 +25,9 @@
 #                         none:  no pinning (every process may use both CPUs)
 #   BENCH_SYSTEMS="direct nginx haproxy proxy"   which rows, in order
 #   BENCH_RESULTS_DIR=bench/results              where the Markdown report goes
+#   BENCH_WAIT_QUIET=0    before each row, wait up to this many seconds for the machine to be
+#                         idle (other jobs running skew the numbers; each row reports how much
+#                         CPU other processes used while it was measured: "⚠ other load N%")
 #   BENCH_KEEP_TMP=1      keep the temporary directory (configs, logs, h2load output)
 set -euo pipefail
 
@@ -42,6 +45,7 @@ RESULTS_DIR=${BENCH_RESULTS_DIR:-$root/bench/results}
 
 METHOD_PATH=/endpoints.examples.bookstore.Bookstore/ListShelves
 BOOKSTORE="$root/artifacts/bin/Bookstore/release/bookstore"
+ESP_BIN="$root/artifacts/bin/Esp/release/esp"   # what ./esp execs once it has built
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf 'load: %s\n' "$*" >&2; }
@@ -173,8 +177,24 @@ cpu_ticks() { # pid... -> utime+stime of the processes and their descendants (cl
     echo $total
 }
 
-busy_ticks() { # machine-wide busy CPU (user nice system irq softirq steal), in clock ticks
-    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+busy_ticks() { # machine-wide CPU in user, nice and system, in clock ticks (without irq and
+    # softirq: loopback TCP runs in softirq and is not charged to the processes that cause it)
+    awk '/^cpu / { print $2 + $3 + $4; exit }' /proc/stat
+}
+
+wait_quiet() { # waits up to BENCH_WAIT_QUIET seconds for 3 s in a row with < 5% of the CPUs busy
+    local limit=${BENCH_WAIT_QUIET:-0} deadline a b
+    [ "$limit" -gt 0 ] || return 0
+    deadline=$((SECONDS + limit))
+    while [ $SECONDS -lt "$deadline" ]; do
+        a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat)
+        sleep 3
+        b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat)
+        if awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; all = busy + y[2] - x[2]; exit !(all > 0 && busy * 100 < 5 * all) }'; then
+            return 0
+        fi
+    done
+    log "the machine is still busy after ${limit}s; measuring anyway"
 }
 
 children_cpu_seconds() { # file written by `times` in the main shell (a subshell has no children) -> user+sys seconds
@@ -186,10 +206,19 @@ log "building (./esp --help)"
 if ! ./esp --help >"$tmp/esp-help.txt" 2>&1; then
     cat "$tmp/esp-help.txt" >&2
     [ -x "$BOOKSTORE" ] || die "the build failed and there is no Bookstore binary"
-    log "warning: the build failed; using the binaries already in artifacts/ (the proxy row is skipped)"
+    log "warning: the build failed; using the Bookstore binary already in artifacts/ (the proxy rows are skipped)"
     ESP_BUILD_FAILED=1
 fi
 [ -x "$BOOKSTORE" ] || die "$BOOKSTORE is missing after the build"
+# `esp run` is checked and started from the binary ./esp just built, not through ./esp again:
+# ./esp rebuilds whenever a source is newer than its last build, and a rebuild in the middle of
+# the run (the sources being edited meanwhile) would skew the rows or break the proxy's.
+ESP_RUN_MISSING=""
+if [ -n "${ESP_BUILD_FAILED:-}" ]; then
+    ESP_RUN_MISSING="the build failed"
+elif ! "$ESP_BIN" run --help >"$tmp/esp-run-help.txt" 2>&1 || ! grep -q -- '--http2_port' "$tmp/esp-run-help.txt"; then
+    ESP_RUN_MISSING="no run command"
+fi
 
 printf '\x00\x00\x00\x00\x00' >"$tmp/empty.bin" # ListShelves(google.protobuf.Empty): a 5-byte gRPC frame
 protoc --include_imports --descriptor_set_out="$tmp/bookstore.pb" \
@@ -291,17 +320,19 @@ EOF
     ROOTS[haproxy]=$SPAWNED
 }
 
-esp_available() {
-    [ -z "${ESP_BUILD_FAILED:-}" ] && ./esp run --help 2>&1 | grep -q -- '--http2_port'
-}
 
 start_esp() { # system [esp run flags...] -> starts `esp run` in front of the backend
     local system=$1 line; shift
-    if ! esp_available; then
+    if [ -n "$ESP_RUN_MISSING" ]; then
         SKIP[$system]="skipped (esp run not available)"
+        [ "$ESP_RUN_MISSING" = "no run command" ] || SKIP[$system]="skipped (esp run not available: $ESP_RUN_MISSING)"
         return
     fi
-    spawn "$system" "${SERVER_PIN[@]}" ./esp run \
+    # Logging off, as for nginx (access_log off) and HAProxy (no log lines): the default
+    # access log writes one line per call.
+    local quiet=()
+    ! grep -q -- '--access_log' "$tmp/esp-run-help.txt" || quiet=(--access_log=off)
+    spawn "$system" "${SERVER_PIN[@]}" "$ESP_BIN" run "${quiet[@]}" \
         --service_config=bench/config/bookstore.yaml \
         --descriptor="$tmp/bookstore.pb" \
         --backend="grpc://127.0.0.1:$BACKEND_PORT" \
@@ -411,6 +442,7 @@ measure() { # system
     mapfile -t args < <(header_args "$system")
     args+=(-d "$tmp/empty.bin" -c "$CONNS" -m "$STREAMS" -t 1)
 
+    wait_quiet
     log "$system: warm-up ${WARMUP}s"
     h2load_run "$tmp/$system.warmup.txt" "${args[@]}" -D "$WARMUP" "$url" || true
 

@@ -2,8 +2,10 @@
 // Interop test client on @grpc/grpc-js: runs one case against an esp.interop.Echo server.
 //
 // Usage: node interop_client.js --target HOST:PORT --case NAME
+//            [--auth_token TOKEN] [--metadata KEY=VALUE ...]
 //
 // Prints "PASS NAME" and exits 0, or prints "FAIL NAME: ..." and exits 1.
+// --auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -280,6 +282,33 @@ const cases = {
         await expectRpcError('NoSuchMethod', Status.UNIMPLEMENTED, call);
     },
 
+    // One Unary call; prints "RESULT <json>" with its status and the x- metadata that came back
+    // (the Echo server echoes the x- request headers it received). Passes whatever the status.
+    async report(client) {
+        const echoed = (metadata) => {
+            const result = {};
+            for (const [key, values] of Object.entries(metadata ? metadata.toJSON() : {})) {
+                if (key.startsWith('x-') && !key.endsWith('-bin')) result[key] = values.map(String);
+            }
+            return result;
+        };
+        const { code, details, headers, trailers, response } = await new Promise((resolve) => {
+            let received;
+            let headers;
+            const call = client.Unary({ payload: Buffer.from('report') }, new grpc.Metadata(),
+                callOptions(), (error, value) => { received = value; });
+            call.on('metadata', (metadata) => { headers = metadata; });
+            // 'status' follows the callback and carries the trailers.
+            call.on('status', ({ code, details, metadata }) =>
+                resolve({ code, details, headers, trailers: metadata, response: received }));
+        });
+        if (code === Status.OK) expectEqual('payload', Buffer.from('report'), response?.payload);
+        console.log(`RESULT ${JSON.stringify({
+            code: statusName(code), details: details ?? '',
+            headers: echoed(headers), trailers: echoed(trailers),
+        })}`);
+    },
+
     async many_messages(client) {
         const count = 1000;
         const payloadOf = (i) => Buffer.alloc(100, `${i}`.padStart(4, '0'));
@@ -298,20 +327,41 @@ const cases = {
     },
 };
 
+// [key, value] entries from --auth_token and --metadata, added to every call.
+const extraMetadata = [];
+
+function addMetadata(options, nextCall) {
+    return new grpc.InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+            for (const [key, value] of extraMetadata) metadata.add(key, value);
+            next(metadata, listener);
+        },
+    });
+}
+
 function makeClient(target, options = {}) {
     return new EchoClient(target, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 8 * MIB,
         'grpc.max_send_message_length': -1,
+        ...(extraMetadata.length > 0 ? { interceptors: [addMetadata] } : {}),
         ...options,
     });
 }
 
 function parseArgs(argv) {
-    const args = {};
+    const args = { metadata: [] };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
-        if (!['--target', '--case'].includes(flag) || value === undefined) return null;
-        args[flag.slice(2)] = value;
+        if (value === undefined) return null;
+        if (flag === '--metadata') {
+            const separator = value.indexOf('=');
+            if (separator <= 0) return null;
+            args.metadata.push([value.slice(0, separator).toLowerCase(), value.slice(separator + 1)]);
+        } else if (['--target', '--case', '--auth_token'].includes(flag)) {
+            args[flag.slice(2)] = value;
+        } else {
+            return null;
+        }
     }
     return args.target && args.case ? args : null;
 }
@@ -327,10 +377,13 @@ function describe(error) {
 async function main() {
     const args = parseArgs(process.argv.slice(2));
     if (!args || !Object.hasOwn(cases, args.case)) {
-        console.error('usage: node interop_client.js --target HOST:PORT --case NAME\n' +
+        console.error('usage: node interop_client.js --target HOST:PORT --case NAME ' +
+            '[--auth_token TOKEN] [--metadata KEY=VALUE ...]\n' +
             `cases: ${Object.keys(cases).join(' ')}`);
         return 2;
     }
+    extraMetadata.push(...args.metadata);
+    if (args.auth_token !== undefined) extraMetadata.push(['authorization', `Bearer ${args.auth_token}`]);
     const client = makeClient(args.target);
     try {
         await cases[args.case](client, args.target);

@@ -2,10 +2,14 @@
 """Interop test client on Python grpcio: runs one case against an esp.interop.Echo server.
 
 Usage: /usr/bin/python3 interop_client.py --target HOST:PORT --case NAME
+           [--auth_token TOKEN] [--metadata KEY=VALUE ...]
 
 Prints "PASS NAME" and exits 0, or prints "FAIL NAME: ..." and exits 1.
+--auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call.
 """
 import argparse
+import collections
+import json
 import os
 import queue
 import sys
@@ -258,8 +262,70 @@ def case_many_messages(echo):
         expect_equal(f"response {i} bytes_received", (i + 1) * size, response.bytes_received)
 
 
+def case_report(echo):
+    """One Unary call; prints "RESULT <json>" with its status and the x- metadata that came back
+    (the Echo server echoes the x- request headers it received). Passes whatever the status."""
+    try:
+        response, call = echo.unary.with_call(pb.EchoRequest(payload=b"report"), timeout=TIMEOUT_S)
+        expect_equal("payload", b"report", response.payload)
+        code, details = call.code(), call.details()
+        headers, trailers = call.initial_metadata(), call.trailing_metadata()
+    except grpc.RpcError as error:
+        code, details = error.code(), error.details()
+        headers, trailers = error.initial_metadata(), error.trailing_metadata()
+
+    def echoed(metadata):
+        result = {}
+        for key, value in metadata or ():
+            if key.startswith("x-") and not key.endswith("-bin"):
+                result.setdefault(key, []).append(value)
+        return result
+
+    print("RESULT " + json.dumps({"code": code.name, "details": details or "",
+                                  "headers": echoed(headers), "trailers": echoed(trailers)}),
+          flush=True)
+
+
 CASES = {name[len("case_"):]: case for name, case in globals().items()
          if name.startswith("case_")}
+
+
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+        grpc.ClientCallDetails):
+    pass
+
+
+class AddMetadata(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the --auth_token and --metadata entries to every call."""
+
+    def __init__(self, entries):
+        self._entries = entries
+
+    def _details(self, details):
+        return _CallDetails(details.method, details.timeout,
+                            list(details.metadata or ()) + self._entries, details.credentials,
+                            details.wait_for_ready, details.compression)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
+def metadata_entry(text):
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.lower(), value
 
 
 def main():
@@ -268,7 +334,13 @@ def main():
     parser.add_argument("--case", required=True, choices=sorted(CASES))
     parser.add_argument("--ca", help="PEM CA file: connect with TLS, trusting this CA")
     parser.add_argument("--servername", help="with --ca: the name to expect in the certificate")
+    parser.add_argument("--auth_token", help="send authorization: Bearer TOKEN with every call")
+    parser.add_argument("--metadata", type=metadata_entry, action="append", default=[],
+                        metavar="KEY=VALUE", help="send this metadata entry with every call")
     args = parser.parse_args()
+    entries = list(args.metadata)
+    if args.auth_token is not None:
+        entries.append(("authorization", "Bearer " + args.auth_token))
 
     options = [("grpc.max_receive_message_length", 8 * MIB),
                ("grpc.max_send_message_length", -1)]
@@ -281,8 +353,9 @@ def main():
     else:
         channel = grpc.insecure_channel(args.target, options=options)
     with channel:
+        calls = grpc.intercept_channel(channel, AddMetadata(entries)) if entries else channel
         try:
-            CASES[args.case](Echo(channel))
+            CASES[args.case](Echo(calls))
         except CaseFailed as failure:
             print(f"FAIL {args.case}: {failure}", flush=True)
             return 1

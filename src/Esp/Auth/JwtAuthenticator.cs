@@ -119,7 +119,8 @@ internal sealed class JwtAuthenticator : IDisposable
         var seconds = now.ToUnixTimeSeconds();
         var skew = (long)AuthOptions.ClockSkew.TotalSeconds;
         // A present exp of 0 is expired (jwt_verify_lib reads it as "no exp": too lenient).
-        if (token.ExpiresAt is { } exp && (exp == 0 || seconds > exp + skew))
+        // seconds - skew, not exp + skew: an exp near long.MaxValue must not wrap around to "expired long ago".
+        if (token.ExpiresAt is { } exp && (exp == 0 || seconds - skew > exp))
             return AuthFailure.Expired;
         if (token.NotBefore is { } nbf && nbf > seconds + skew)
             return AuthFailure.NotYetValid;

@@ -56,7 +56,8 @@ internal sealed class VerifiedTokenCache(int capacity)
         if (capacity == 0)
             return;
         var validUntil = now + MaxEntryLifetime;
-        if (token.ExpiresAt is { } exp && DateTimeOffset.FromUnixTimeSeconds(exp) < validUntil)
+        // Compared in seconds: an exp beyond year 9999 is valid JSON but not a DateTimeOffset.
+        if (token.ExpiresAt is { } exp && exp < validUntil.ToUnixTimeSeconds())
             validUntil = DateTimeOffset.FromUnixTimeSeconds(exp);
         lock (_lock)
         {

@@ -12,6 +12,9 @@ internal static class EspCommand
             "API key against a google.api.Service config before forwarding it to the backend.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(Tools.KeysCommand.Create());
+        root.Subcommands.Add(Tools.TokenCommand.Create());
+        root.Subcommands.Add(Tools.Demo.DemoCommand.Create());
         return root;
     }
 }

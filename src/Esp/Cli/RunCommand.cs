@@ -37,12 +37,13 @@ internal static class RunCommand
         var userInfoFormat = new Option<string>("--user_info_format") { Description = "X-Endpoint-API-UserInfo as esp (the documented JSON, claims an object), esp-legacy (claims a string, as the ESPv1 binary) or espv2 (the token's payload).", DefaultValueFactory = _ => "esp" };
         userInfoFormat.AcceptOnlyFromAmong("esp", "esp-legacy", "espv2");
         var noServiceNameAudience = new Option<bool>("--disable_jwt_audience_service_name_check") { Description = "Do not accept the service name as a JWT audience; only configured audiences." };
+        var serviceAccountKey = new Option<string?>("--service_account_key") { Description = "The proxy's own service account key (Google's JSON format): it signs ID tokens for backend rules with a jwt_audience." };
         var grace = new Option<double>("--shutdown_grace_period_s") { Description = "On SIGTERM, how long calls in flight may take to finish.", DefaultValueFactory = _ => 20 };
 
         var command = new Command("run", "Runs the proxy: every call is routed by the service config and forwarded to its backend.")
         {
             serviceConfig, descriptor, serviceJson, backend, backendRoots, http2Port, httpPort, sslPort, sslCertPath,
-            listenerAddress, healthz, accessLog, logFormat, jwksCache, jwtCache, fetchTimeout, userInfoFormat, noServiceNameAudience, grace,
+            listenerAddress, healthz, accessLog, logFormat, jwksCache, jwtCache, fetchTimeout, userInfoFormat, noServiceNameAudience, serviceAccountKey, grace,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -72,6 +73,15 @@ internal static class RunCommand
                 ServiceJsonPath = result.GetValue(serviceJson),
                 DefaultBackend = result.GetValue(backend)!,
             });
+            Esp.Tools.ServiceAccountKey? identity = null;
+            if (result.GetValue(serviceAccountKey) is { } keyPath)
+            {
+                identity = Esp.Tools.ServiceAccountKey.Load(keyPath, out var keyProblem);
+                if (identity is null)
+                    problems.Add($"--service_account_key: {keyProblem}");
+            }
+            if (loaded.Model is { } model && identity is null && result.GetValue(serviceAccountKey) is null)
+                problems.AddRange(MethodsNeedingIdentity(model));
             foreach (var warning in loaded.Warnings)
                 await Console.Error.WriteLineAsync($"warning: {warning}");
             problems.AddRange(loaded.Errors.Select(e => e.ToString()));
@@ -101,6 +111,7 @@ internal static class RunCommand
                 AccessLog = result.GetValue(accessLog) == "on",
                 LogFormat = result.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text,
                 ShutdownGracePeriod = TimeSpan.FromSeconds(result.GetValue(grace)),
+                ServiceAccountKey = identity,
                 Auth = new AuthOptions
                 {
                     JwtCacheSize = result.GetValue(jwtCache),
@@ -121,6 +132,20 @@ internal static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Backend rules with a jwt_audience need the proxy's key to sign their ID tokens.</summary>
+    private static IEnumerable<string> MethodsNeedingIdentity(ServiceModel model)
+    {
+        var audiences = model.MethodsByPath.Values
+            .Where(m => m.Backend is { JwtAudience: not null, DisableAuth: false })
+            .GroupBy(m => m.Backend.JwtAudience!, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var audience in audiences)
+        {
+            yield return $"backend rules give {string.Join(", ", audience.Select(m => m.Selector).Order(StringComparer.Ordinal))} the jwt_audience " +
+                $"'{audience.Key}', so the proxy must sign ID tokens: pass --service_account_key=KEY.json (esp keys create makes one).";
+        }
     }
 
     private static IEnumerable<string> CheckServerCertificate(string directory)

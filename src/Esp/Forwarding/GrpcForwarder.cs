@@ -22,9 +22,12 @@ namespace Esp.Forwarding;
 /// A failure at any step ends the call with the status it deserves; a caller that goes away
 /// resets the backend stream, and a deadline does both.
 /// </summary>
-internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvider time, ILogger<GrpcForwarder> logger, ILoggerFactory loggers)
+internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvider time, ILogger<GrpcForwarder> logger, ILoggerFactory loggers, BackendIdTokens? idTokens = null)
 {
     private readonly ILogger _accessLog = loggers.CreateLogger(AccessLogCategory);
+
+    /// <summary>Each method's backend URI, made once (the model is immutable, so its records serve as keys).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<MethodPolicy, Uri> _targets = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The access log's logger category: <c>--access_log=off</c> filters it out.</summary>
     public const string AccessLogCategory = "Esp.AccessLog";
@@ -55,9 +58,10 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             await EndTrailersOnlyAsync(context, call, invalidTimeout);
             return;
         }
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // Without a deadline the caller's abort is the only cancel: no extra sources per call.
         using var deadline = timeout is { } t && t <= GrpcTimeout.MaxTimerDuration ? new CancellationTokenSource(t, time) : null;
-        using var onDeadline = deadline?.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cancellation);
+        using var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token);
+        var cancellation = linked?.Token ?? context.RequestAborted;
 
         // (2) The request.
         var content = new StreamingRequestContent(context.Request.BodyReader, context.Request.ContentType);
@@ -65,7 +69,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         HttpResponseMessage response;
         try
         {
-            response = await backends.For(route.BaseUri).SendAsync(request, cancellation.Token);
+            response = await backends.For(route.BaseUri).SendAsync(request, cancellation);
         }
         catch (Exception ex)
         {
@@ -103,8 +107,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             // (4) The body.
             try
             {
-                await context.Response.StartAsync(cancellation.Token);
-                call.BytesOut = await CopyResponseBodyAsync(response, context.Response, cancellation.Token);
+                call.BytesOut = await CopyResponseBodyAsync(response, context.Response, cancellation);
             }
             catch (Exception ex)
             {
@@ -144,9 +147,9 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         return true;
     }
 
-    private static HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, string? userInfo)
+    private HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, string? userInfo)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(method.Backend.BaseUri, method.Path))
+        var request = new HttpRequestMessage(HttpMethod.Post, _targets.GetOrAdd(method, static m => new Uri(m.Backend.BaseUri, m.Path)))
         {
             Version = System.Net.HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -167,6 +170,14 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t));
         if (userInfo is not null)
             headers.TryAddWithoutValidation(ProxyHeaders.UserInfo, userInfo);
+        if (method.Backend is { JwtAudience: { } audience, DisableAuth: false } && idTokens is not null)
+        {
+            // Backend authentication: the proxy speaks for itself; the caller's credential moves aside.
+            if (context.Request.Headers.Authorization is { Count: > 0 } callerAuthorization)
+                headers.TryAddWithoutValidation(ProxyHeaders.ForwardedAuthorization, (IEnumerable<string?>)callerAuthorization);
+            headers.Remove("authorization");
+            headers.TryAddWithoutValidation("authorization", "Bearer " + idTokens.For(audience));
+        }
         return request;
     }
 
@@ -201,26 +212,46 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         }
     }
 
-    /// <summary>Streams the body as it arrives, straight into the caller's response buffers.</summary>
+    /// <summary>
+    /// Streams the body as it arrives, straight into the caller's response buffers. What is
+    /// written is flushed only when the backend has nothing more ready: a unary answer (headers,
+    /// message, trailers arriving together) goes out in one write, while a stream whose next
+    /// message is not there yet is never held back, and neither are headers that come first.
+    /// </summary>
     private static async Task<long> CopyResponseBodyAsync(HttpResponseMessage response, HttpResponse target, CancellationToken cancellationToken)
     {
         var source = await response.Content.ReadAsStreamAsync(cancellationToken);
         var writer = target.BodyWriter;
         long total = 0;
+        var unflushed = false;
         while (true)
         {
             // A zero-byte read waits for data without holding a buffer: idle streams cost nothing.
-            _ = await source.ReadAsync(Memory<byte>.Empty, cancellationToken);
+            var ready = source.ReadAsync(Memory<byte>.Empty, cancellationToken);
+            if (!ready.IsCompleted)
+            {
+                if (unflushed)
+                    await FlushAsync(writer, cancellationToken);
+                else if (!target.HasStarted)
+                    await target.StartAsync(cancellationToken);
+                unflushed = false;
+            }
+            _ = await ready;
             var memory = writer.GetMemory(16 * 1024);
             var read = await source.ReadAsync(memory, cancellationToken);
             if (read == 0)
                 return total;
             writer.Advance(read);
             total += read;
-            var flush = await writer.FlushAsync(cancellationToken);
-            if (flush.IsCanceled)
-                throw new OperationCanceledException(cancellationToken);
+            unflushed = true;
         }
+    }
+
+    private static async Task FlushAsync(System.IO.Pipelines.PipeWriter writer, CancellationToken cancellationToken)
+    {
+        var flush = await writer.FlushAsync(cancellationToken);
+        if (flush.IsCanceled)
+            throw new OperationCanceledException(cancellationToken);
     }
 
     private static Status CopyTrailers(HttpResponseMessage response, HttpResponse target)

@@ -80,6 +80,8 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         var backends = new BackendClients(backendRoots);
         builder.Services.AddSingleton(backends);
         builder.Services.AddSingleton(time ?? TimeProvider.System);
+        if (options.ServiceAccountKey is { } identity)
+            builder.Services.AddSingleton(new BackendIdTokens(identity, time ?? TimeProvider.System));
         builder.Services.AddSingleton<GrpcForwarder>();
 
         var app = builder.Build();

@@ -39,6 +39,9 @@ internal sealed record ProxyOptions
 
     public Esp.Auth.AuthOptions Auth { get; init; } = new();
 
+    /// <summary><c>--service_account_key</c>: the proxy's own identity, for ID tokens to backends with a <c>jwt_audience</c>.</summary>
+    public Esp.Tools.ServiceAccountKey? ServiceAccountKey { get; init; }
+
     /// <summary>How long calls in flight may take to finish after SIGTERM.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(20);
 }

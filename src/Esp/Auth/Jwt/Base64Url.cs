@@ -17,9 +17,15 @@ internal static class Base64Url
             if (!IsAlphabet(c))
                 return false;
         }
-        var decoded = new byte[text.Length * 3 / 4];
-        if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(text, decoded, out var written) || written != decoded.Length || !HasCanonicalTail(text))
+        if (!HasCanonicalTail(text))
             return false;
+        // DecodeFromChars reports bad input as a status; TryDecodeFromChars throws FormatException for it.
+        var decoded = new byte[text.Length * 3 / 4];
+        if (System.Buffers.Text.Base64Url.DecodeFromChars(text, decoded, out var consumed, out var written) != System.Buffers.OperationStatus.Done
+            || consumed != text.Length || written != decoded.Length)
+        {
+            return false;
+        }
         bytes = decoded;
         return true;
     }

@@ -113,10 +113,17 @@ internal static class JwtParser
         return true;
     }
 
-    /// <summary>A JSON object with no duplicate member names at any level (RFC 8725 §2.6: duplicates are an ambiguity attackers use).</summary>
+    /// <summary>
+    /// A JSON object in valid UTF-8 (RFC 8725 §3.7) with no duplicate member names at any level
+    /// (RFC 8725 §2.6: duplicates are an ambiguity attackers use) and no string that cannot be
+    /// decoded (an escaped lone surrogate such as <c>"\ud800"</c>, which System.Text.Json only
+    /// reports when the string is read).
+    /// </summary>
     private static bool TryParseObject(byte[] json, out JsonDocument document)
     {
         document = null!;
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            return false;
         try
         {
             document = JsonDocument.Parse(json, JsonOptions);
@@ -125,16 +132,29 @@ internal static class JwtParser
         {
             return false;
         }
-        if (document.RootElement.ValueKind == JsonValueKind.Object && !HasDuplicateNames(document.RootElement))
+        bool wellFormed;
+        try
+        {
+            wellFormed = document.RootElement.ValueKind == JsonValueKind.Object && !HasDuplicateNames(document.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            wellFormed = false;
+        }
+        if (wellFormed)
             return true;
         document.Dispose();
         return false;
     }
 
+    /// <summary>Also decodes every string, so that reading one later cannot throw.</summary>
     private static bool HasDuplicateNames(JsonElement element)
     {
         switch (element.ValueKind)
         {
+            case JsonValueKind.String:
+                _ = element.GetString();
+                return false;
             case JsonValueKind.Object:
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var property in element.EnumerateObject())

@@ -31,58 +31,71 @@ internal static class KeySetParser
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                problem = "the key document is not a JSON object";
+                return Read(document.RootElement, out problem, ref skipped);
+            }
+            catch (InvalidOperationException)
+            {
+                // A member name System.Text.Json cannot decode (invalid UTF-8, a lone surrogate).
+                problem = "the key document holds text that is not valid Unicode";
                 return null;
             }
-            List<JwtKey> keys = [];
-            if (root.TryGetProperty("keys", out var jwks))
-            {
-                if (jwks.ValueKind != JsonValueKind.Array)
-                {
-                    problem = "[keys] in Jwks is not an array";
-                    return null;
-                }
-                foreach (var jwk in jwks.EnumerateArray())
-                {
-                    if (TryReadJwk(jwk) is { } key)
-                        keys.Add(key);
-                    else
-                        skipped++;
-                }
-            }
-            else
-            {
-                foreach (var entry in root.EnumerateObject())
-                {
-                    if (TryReadCertificate(entry) is { } key)
-                        keys.Add(key);
-                    else
-                        skipped++;
-                }
-            }
-            problem = keys.Count == 0 ? "Jwks doesn't have any valid public key" : null;
-            return keys.Count == 0 ? null : new KeySet(keys);
         }
+    }
+
+    private static KeySet? Read(JsonElement root, out string? problem, ref int skipped)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            problem = "the key document is not a JSON object";
+            return null;
+        }
+        List<JwtKey> keys = [];
+        if (root.TryGetProperty("keys", out var jwks))
+        {
+            if (jwks.ValueKind != JsonValueKind.Array)
+            {
+                problem = "[keys] in Jwks is not an array";
+                return null;
+            }
+            foreach (var jwk in jwks.EnumerateArray())
+            {
+                if (TryReadJwk(jwk) is { } key)
+                    keys.Add(key);
+                else
+                    skipped++;
+            }
+        }
+        else
+        {
+            foreach (var entry in root.EnumerateObject())
+            {
+                if (TryReadCertificate(entry) is { } key)
+                    keys.Add(key);
+                else
+                    skipped++;
+            }
+        }
+        problem = keys.Count == 0 ? "Jwks doesn't have any valid public key" : null;
+        return keys.Count == 0 ? null : new KeySet(keys);
     }
 
     private static JwtKey? TryReadJwk(JsonElement jwk)
     {
         if (jwk.ValueKind != JsonValueKind.Object)
             return null;
-        var kid = StringOf(jwk, "kid");
-        var alg = StringOf(jwk, "alg");
-        // Keys meant for encryption, or whose key_ops exclude verify, never verify a signature.
-        if (StringOf(jwk, "use") is { } use && use != "sig")
-            return null;
-        if (jwk.TryGetProperty("key_ops", out var ops) && (ops.ValueKind != JsonValueKind.Array || !ops.EnumerateArray().Any(o => o.ValueKind == JsonValueKind.String && o.GetString() == "verify")))
-            return null;
-        if (alg is not null && !JwtAlgorithm.Supported.ContainsKey(alg))
-            return null;
         try
         {
+            var kid = StringOf(jwk, "kid");
+            var alg = StringOf(jwk, "alg");
+            // Keys meant for encryption, or whose key_ops exclude verify, never verify a signature.
+            if (StringOf(jwk, "use") is { } use && use != "sig")
+                return null;
+            if (jwk.TryGetProperty("key_ops", out var ops) && (ops.ValueKind != JsonValueKind.Array || !ops.EnumerateArray().Any(o => o.ValueKind == JsonValueKind.String && o.GetString() == "verify")))
+                return null;
+            if (alg is not null && !JwtAlgorithm.Supported.ContainsKey(alg))
+                return null;
             return StringOf(jwk, "kty") switch
             {
                 "RSA" => ReadRsa(jwk, kid, alg),
@@ -91,7 +104,8 @@ internal static class KeySetParser
                 _ => null,
             };
         }
-        catch (CryptographicException)
+        // InvalidOperationException: a string System.Text.Json cannot decode (invalid UTF-8, a lone surrogate).
+        catch (Exception ex) when (ex is CryptographicException or InvalidOperationException)
         {
             return null;
         }
@@ -144,12 +158,21 @@ internal static class KeySetParser
                 return IsStrongRsa(rsa) ? JwtKey.ForRsa(entry.Name, null, rsa) : Dispose(rsa);
             if (certificate.GetECDsaPublicKey() is { } ec)
             {
-                var size = (ec.KeySize + 7) / 8;
-                return size is 32 or 48 or 66 ? JwtKey.ForEc(entry.Name, null, ec, size) : null;
+                // ES256/384/512 are P-256/384/521 only (RFC 7518 §3.4), as for JWKS keys: not any curve of that size.
+                var size = ec.ExportParameters(false).Curve.Oid.Value switch
+                {
+                    "1.2.840.10045.3.1.7" => 32,
+                    "1.3.132.0.34" => 48,
+                    "1.3.132.0.35" => 66,
+                    _ => 0,
+                };
+                if (size != 0)
+                    return JwtKey.ForEc(entry.Name, null, ec, size);
+                ec.Dispose();
             }
             return null;
         }
-        catch (CryptographicException)
+        catch (Exception ex) when (ex is CryptographicException or InvalidOperationException)
         {
             return null;
         }

@@ -56,7 +56,7 @@ internal sealed partial class ProviderKeySource : IDisposable
                 Refresh();
             return ValueTask.FromResult<KeySet?>(keys);
         }
-        return new ValueTask<KeySet?>(FetchSharedAsync(cancellationToken));
+        return new ValueTask<KeySet?>(FetchSharedAsync(cancellationToken, onlyIfMissing: true));
     }
 
     /// <summary>Keys for a token whose kid is not in <paramref name="seen"/>: refetched at most once per interval.</summary>
@@ -77,15 +77,19 @@ internal sealed partial class ProviderKeySource : IDisposable
     /// <summary>Starts a fetch now unless one is running (at start, and when the refresh timer fires).</summary>
     public void Refresh() => _ = FetchSharedAsync(CancellationToken.None);
 
-    private Task<KeySet?> FetchSharedAsync(CancellationToken cancellationToken)
+    /// <param name="onlyIfMissing">A caller that found no keys: a fetch that ended since then has brought them.</param>
+    private Task<KeySet?> FetchSharedAsync(CancellationToken cancellationToken, bool onlyIfMissing = false)
     {
         Task<KeySet?> fetch;
         lock (_lock)
         {
             if (_fetch is null)
             {
-                if (_keys is null && _time.GetUtcNow() < _retryNotBefore)
-                    return Task.FromResult<KeySet?>(null);
+                if (onlyIfMissing && _keys is not null)
+                    return Task.FromResult<KeySet?>(_keys);
+                // Right after a failed fetch, nothing is fetched again (stale keys are served meanwhile).
+                if (_time.GetUtcNow() < _retryNotBefore)
+                    return Task.FromResult(_keys);
                 _fetchCount++;
                 _fetch = FetchAndStoreAsync();
             }
@@ -173,7 +177,7 @@ internal sealed partial class ProviderKeySource : IDisposable
                 return uri;
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
         }
         return null;
