@@ -6,9 +6,9 @@ Usage: /usr/bin/python3 service_accounts.py COMMAND ...
   load-key FILE
       Loads a service account key file with google-auth the ways clients do
       (google.oauth2.service_account.Credentials.from_service_account_file and
-      google.auth.crypt.RSASigner.from_service_account_file), signs a token with it as the Cloud
-      Endpoints sample jwt_token_gen.py does (iss = sub = the account's email, aud "esp-test") and
-      prints JSON: {"email", "project_id", "key_id", "token"}.
+      google.auth.crypt.RSASigner.from_service_account_file), signs a token with that signer
+      (iss = sub = the account's email, aud "esp-test"; segments unpadded as google-auth >= 1.6.3
+      writes them) and prints JSON: {"email", "signer_email", "project_id", "key_id", "token"}.
   verify-pyjwt --jwks-url URL --token TOKEN --issuer ISS --audience AUD
       Fetches the JWKS with PyJWT's PyJWKClient, verifies the token with jwt.decode (RS256,
       audience and issuer checked) and prints JSON: {"header", "payload"}.
@@ -22,6 +22,7 @@ Usage: /usr/bin/python3 service_accounts.py COMMAND ...
 Any failure: a message on stderr and exit code 1.
 """
 import argparse
+import base64
 import json
 import secrets
 import sys
@@ -37,6 +38,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.oauth2 import service_account
 
 
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 def load_key(args):
     credentials = service_account.Credentials.from_service_account_file(args.file)
     signer = google.auth.crypt.RSASigner.from_service_account_file(args.file)
@@ -44,7 +49,11 @@ def load_key(args):
     email = credentials.service_account_email
     payload = {"iat": now, "exp": now + 3600, "aud": "esp-test", "iss": email, "sub": email,
                "email": "user@example.com"}
-    token = google.auth.jwt.encode(signer, payload).decode("ascii")
+    # google.auth.jwt.encode as google-auth >= 1.6.3 does it: Debian's 1.5.1 pads segments with "=",
+    # which strict JWS parsers (the proxy's) refuse.
+    header = {"typ": "JWT", "alg": "RS256", "kid": signer.key_id}
+    signing_input = _b64(json.dumps(header).encode()) + b"." + _b64(json.dumps(payload).encode())
+    token = (signing_input + b"." + _b64(signer.sign(signing_input))).decode("ascii")
     print(json.dumps({"email": email, "project_id": credentials.project_id,
                       "key_id": signer.key_id, "signer_email": credentials.signer_email, "token": token}))
 

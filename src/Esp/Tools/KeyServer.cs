@@ -95,6 +95,8 @@ internal sealed partial class KeyServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A failure to start is the caller's to report (StartAsync throws), without the host's stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         configureLogging?.Invoke(builder.Logging);
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Runtime.InteropServices;
 
 namespace Esp.Tools;
 
@@ -94,15 +95,25 @@ internal static class KeysCommand
                 return BadInput;
             }
 
+            // System.CommandLine 2.0.0 cancels the action's token on signals only when
+            // InvocationConfiguration.ProcessTerminationTimeout is set (it is null by default): listen here.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             KeyServer server;
             try
             {
-                server = await KeyServer.StartAsync(dir!, address!, portNumber!.Value, cancellationToken: cancellationToken);
+                server = await KeyServer.StartAsync(dir!, address!, portNumber!.Value, cancellationToken: stop.Token);
             }
             catch (IOException ex)
             {
                 await error.WriteLineAsync($"esp keys serve: cannot listen on {new IPEndPoint(address!, portNumber!.Value)}: {ex.Message}");
                 return 1;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Stopped while starting.
+                return 0;
             }
             await using (server)
             {
@@ -118,12 +129,16 @@ internal static class KeysCommand
                     await output.WriteLineAsync($"no key files in {server.DirectoryPath} yet: add some (esp keys create --email {ServiceAccountEmail.Shape} " +
                         $"--out {Path.Combine(server.DirectoryPath, "KEY.json")}); they are published without a restart");
                 }
-                await output.FlushAsync(cancellationToken);
-                cancellationToken.Register(() => Console.Error.WriteLine("DEBUG ct cancelled"));
-                await server.WaitForShutdownAsync(cancellationToken);
-                Console.Error.WriteLine("DEBUG shutdown done");
+                await output.FlushAsync(CancellationToken.None);
+                await server.WaitForShutdownAsync(stop.Token);
             }
             return 0;
+
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
         });
         return command;
     }

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Esp.Auth;
 using Esp.Grpc;
+using Esp.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Xunit;
 using static Esp.Tests.Auth.AuthHarness;
@@ -41,10 +43,10 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
     public async Task Authenticate_MethodWithoutRule_AnonymousWithoutLookingAtTokens()
     {
         var open = Models.Method("/test.Api/Open");
-        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        var context = new DefaultHttpContext();
         context.Request.Headers.Authorization = "Bearer garbage";
 
-        var result = await _auth.Authenticator.AuthenticateAsync(context.Request, open, _auth.Model.Providers, CancellationToken.None);
+        var result = await _auth.Authenticator.AuthenticateAsync(context.Request, open, _auth.Model.Providers, CancellationToken.None).DefaultTimeout();
 
         Assert.Null(result.Failure);
         Assert.Null(result.Identity);
@@ -106,7 +108,7 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
         var token = _auth.Token();
 
         AuthAssert.Verified(await _auth.CallAsync(Strict, r => r.Headers["X-Goog-Iap-Jwt-Assertion"] = token));
-        AuthAssert.Verified(await _auth.CallAsync(Strict, r => r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?access_token=" + token)));
+        AuthAssert.Verified(await _auth.CallAsync(Strict, r => r.QueryString = new QueryString("?access_token=" + token)));
     }
 
     [Fact]
@@ -117,7 +119,7 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
         var identity = AuthAssert.Verified(await _auth.CallAsync(Strict, r =>
         {
             r.Headers.Authorization = "Bearer " + token;
-            r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?access_token=" + token);
+            r.QueryString = new QueryString("?access_token=" + token);
         }));
 
         Assert.Equal(token, identity.Raw);
@@ -130,7 +132,7 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
         var token = _auth.Token(iss: CustomIssuer);
 
         AuthAssert.Unauthenticated(await _auth.CallAsync(Custom, r => r.Headers.Authorization = "Bearer " + token), Reasons.Missing);
-        AuthAssert.Unauthenticated(await _auth.CallAsync(Custom, r => r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?access_token=" + token)), Reasons.Missing);
+        AuthAssert.Unauthenticated(await _auth.CallAsync(Custom, r => r.QueryString = new QueryString("?access_token=" + token)), Reasons.Missing);
         AuthAssert.Unauthenticated(await _auth.CallAsync(Custom, r => r.Headers["x-goog-iap-jwt-assertion"] = token), Reasons.Missing);
         AuthAssert.Unauthenticated(await _auth.CallAsync(Custom, r => r.Headers["x-prefixed"] = token), Reasons.Missing);
         // And the default provider does not read cookies.
@@ -159,7 +161,7 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
                     r.Headers["x-prefixed"] = "JWT " + token;
                     break;
                 case "query":
-                    r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?jwt=" + token);
+                    r.QueryString = new QueryString("?jwt=" + token);
                     break;
                 default:
                     r.Headers.Cookie = "session=abc; jwt_cookie=" + token;
@@ -180,12 +182,12 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
         AuthAssert.Unauthenticated(await _auth.CallAsync(Strict, r =>
         {
             r.Headers.Authorization = "Bearer " + good;
-            r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?access_token=" + forged);
+            r.QueryString = new QueryString("?access_token=" + forged);
         }), Reasons.VerificationFails);
         AuthAssert.Unauthenticated(await _auth.CallAsync(Strict, r =>
         {
             r.Headers.Authorization = "Bearer " + expired;
-            r.QueryString = new Microsoft.AspNetCore.Http.QueryString("?access_token=" + good);
+            r.QueryString = new QueryString("?access_token=" + good);
         }), Reasons.Expired);
     }
 

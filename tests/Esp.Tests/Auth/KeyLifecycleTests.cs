@@ -238,7 +238,7 @@ public sealed class KeyLifecycleTests
     // ---- H5, H7: unknown kids ----
 
     [Fact]
-    public async Task Rotation_H5_TokenWithNewKid_ExactlyOneRefetchThenVerified()
+    public async Task Authenticate_H5_RotatedInKeyNewKid_ExactlyOneRefetchThenVerified()
     {
         await using var auth = await StartAsync();
         AuthAssert.Verified(await auth.BearerAsync(auth.Token()));
@@ -253,7 +253,7 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task Rotation_H7_FloodOfRandomKids_AtMostOneRefetchPer30Seconds()
+    public async Task Authenticate_H7_FloodOfRandomKids_AtMostOneRefetchPer30Seconds()
     {
         await using var auth = await StartAsync();
         AuthAssert.Verified(await auth.BearerAsync(auth.Token()));
@@ -321,7 +321,7 @@ public sealed class KeyLifecycleTests
     // ---- where keys come from ----
 
     [Fact]
-    public async Task Discovery_NoJwksUri_OpenIdConfigurationFollowedOnce()
+    public async Task Fetch_NoJwksUri_OpenIdDiscoveryFollowedOnce()
     {
         await using var auth = await StartAsync(model: OneProvider(s => s.Url("/tenant"), _ => null));
         var issuer = auth.Server.Url("/tenant");
@@ -338,7 +338,7 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task Discovery_FailsAtFirst_RetriedLater()
+    public async Task Fetch_OpenIdDiscoveryFailsAtFirst_RetriedLater()
     {
         await using var auth = await StartAsync(model: OneProvider(s => s.Url("/tenant/"), _ => null));
         var issuer = auth.Server.Url("/tenant/");
@@ -358,7 +358,7 @@ public sealed class KeyLifecycleTests
     [InlineData("jwks_uri not a string", """{"jwks_uri":["http://127.0.0.1/jwks"]}""")]
     [InlineData("not JSON", "jwks_uri: /jwks")]
     [InlineData("undecodable", """{"jwks_uri":"\ud800"}""")]
-    public async Task Discovery_NoUsableJwksUri_FetchFailed(string row, string configuration)
+    public async Task Fetch_OpenIdDiscoveryWithoutUsableJwksUri_FetchFailed(string row, string configuration)
     {
         _ = row;
         await using var auth = await StartAsync(model: OneProvider(s => s.Url("/tenant"), _ => null));
@@ -369,7 +369,7 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task ServiceAccountIssuer_NoJwksUri_GoogleJwkEndpointForTheEmail()
+    public async Task Fetch_ServiceAccountIssuerWithoutJwksUri_GoogleJwkEndpointForTheEmail()
     {
         const string email = "x@p.iam.gserviceaccount.com";
         await using var auth = await AuthHarness.StartAsync(OneProvider(_ => email, _ => null),
@@ -383,7 +383,7 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task FileJwksUri_CertificateMap_Verified()
+    public async Task Fetch_FileJwksUriWithCertificateMap_Verified()
     {
         var directory = Directory.CreateTempSubdirectory("esp-keys-");
         try
@@ -404,7 +404,7 @@ public sealed class KeyLifecycleTests
     }
 
     [Fact]
-    public async Task FileJwksUri_Missing_FetchFailed()
+    public async Task Fetch_FileJwksUriMissing_FetchFailed()
     {
         await using var auth = await StartAsync(model: OneProvider(_ => Issuer, _ => "file:///nonexistent/esp-test/jwks.json"));
 

@@ -135,7 +135,7 @@ public sealed class KeySetTests
     [InlineData("oct no k", """{"kty":"oct","kid":"x"}""")]
     [InlineData("alg none", """{"kty":"oct","kid":"x","alg":"none","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}""")]
     [InlineData("oct alg RS256", """{"kty":"oct","kid":"x","alg":"RS256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}""")]
-    public void Parse_MalformedJwk_Skipped(string row, string jwk)
+    public void Parse_H4_MalformedJwk_Skipped(string row, string jwk)
     {
         _ = row;
         var (keys, _, skipped) = TryParse(TestTokens.Jwks(jwk, TestKeys.Rsa2.Jwk()));
@@ -152,7 +152,7 @@ public sealed class KeySetTests
     [InlineData("EC key marked RS256", "ec-256", "RS256")]
     [InlineData("oct key marked ES256", "hmac-256", "ES256")]
     [InlineData("alg not supported", "rsa-1", "RSA-OAEP")]
-    public void Parse_JwkAlgIncompatibleWithKey_Skipped(string row, string kid, string alg)
+    public void Parse_C10_JwkAlgIncompatibleWithKey_Skipped(string row, string kid, string alg)
     {
         _ = row;
         var jwk = TestKeys.ByKid(kid).JwkObject();
@@ -309,7 +309,7 @@ public sealed class KeySetTests
     // ---- A lying key server: strings System.Text.Json cannot decode ----
 
     [Fact]
-    public void Parse_InvalidUtf8OrLoneSurrogates_KeySkippedNeverThrows()
+    public void Parse_H4_UndecodableStringsInAKey_KeySkippedNeverThrows()
     {
         byte[] badKid = [.. "{\"kty\":\"RSA\",\"kid\":\""u8, 0xFF, .. "\",\"n\":\"AQAB\",\"e\":\"AQAB\"}"u8];
         var document = Encoding.UTF8.GetBytes("""{"keys":[""")
@@ -328,7 +328,7 @@ public sealed class KeySetTests
     }
 
     [Fact]
-    public void Parse_UndecodableMemberNameAtTopLevel_DocumentRefusedNeverThrows()
+    public void Parse_H3_UndecodableMemberNameAtTopLevel_DocumentRefusedNeverThrows()
     {
         var pem = new JsonObject { ["x"] = TestKeys.Rsa2.CertificatePem() }.ToJsonString();
         var document = """{"\ud800":1,""" + pem[1..];

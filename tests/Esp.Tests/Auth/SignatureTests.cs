@@ -10,7 +10,7 @@ using Xunit;
 namespace Esp.Tests.Auth;
 
 /// <summary>
-/// Signatures and key choice (catalogue rows G1-G6, G10, G11, C4, C5, C7-C11, C14): a token is
+/// Signatures and key choice (catalogue rows G1-G8, G10, G11, C4, C5, C7-C11, C14): a token is
 /// accepted only with an unaltered signature, made with the algorithm the token names, by a
 /// published key of the family that algorithm belongs to.
 /// </summary>
@@ -230,6 +230,20 @@ public sealed class SignatureTests
         AssertRefused(TestTokens.Create(TestKeys.Attacker, Payload, kid: null), Reasons.VerificationFails);
     }
 
+    [Fact]
+    public void Verify_G7G8_HmacWithEmptyOrGuessableSecret_Refused()
+    {
+        // The empty oct key is dropped when the set is read, so nothing can verify with it.
+        var keys = KeySetTests.Parse(TestTokens.Jwks(TestKeys.Rsa.Jwk(), """{"kty":"oct","kid":"blank","k":""}"""));
+        var blank = TestKey.CreateHmac("blank", []);
+        var guessed = TestKey.CreateHmac("hmac-256", "secret"u8.ToArray());
+
+        AssertRefused(TestTokens.Create(blank, Payload), Reasons.NoMatchingKey, keys);
+        AssertRefused(TestTokens.Create(blank, Payload, kid: null), Reasons.NoMatchingKey, keys);
+        AssertRefused(TestTokens.Create(guessed, Payload), Reasons.VerificationFails);
+        AssertRefused(TestTokens.Create(guessed, Payload, kid: null), Reasons.VerificationFails);
+    }
+
     // ---- C4, C5, C7, C14: key confusion and embedded keys ----
 
     [Theory]
@@ -363,7 +377,7 @@ public sealed class SignatureTests
     }
 
     [Fact]
-    public void Verify_HmacKey_ComparesInFullLength()
+    public void Verify_G6_HmacTagOfWrongLength_VerificationFails()
     {
         // An HMAC-SHA512 tag cut to 32 bytes is not an HMAC-SHA256 tag, nor an acceptable HS512 one.
         var token = TestTokens.Create(TestKeys.Hmac512, Payload);
@@ -374,7 +388,7 @@ public sealed class SignatureTests
     }
 
     [Fact]
-    public void Verify_RsaSignatureWithLeadingZeroOrWrongLength_VerificationFails()
+    public void Verify_G6_RsaSignatureOfWrongLength_VerificationFails()
     {
         var token = TestTokens.Create(TestKeys.Rsa, Payload);
         var signature = TestTokens.SignatureOf(token);

@@ -21,12 +21,6 @@ internal sealed class TestLogger : ILogger
         }
     }
 
-    public int Count(string eventName)
-    {
-        lock (_lock)
-            return _entries.Count(e => e.EventName == eventName);
-    }
-
     /// <summary>Completes once <paramref name="count"/> entries of <paramref name="eventName"/> have been logged.</summary>
     public Task WaitForAsync(string eventName, int count = 1)
     {
