@@ -73,8 +73,12 @@ class Call:
         self.context = context
         self._cancels = cancels
         self._headers_sent = False
+        # x- metadata comes back as sent; so does the authorization the server received, as
+        # x-received-authorization (so a test can see what a proxy put there).
         self._echo = tuple((key, value) for key, value in context.invocation_metadata()
-                           if key.startswith("x-"))
+                           if key.startswith("x-")) + tuple(
+            ("x-received-authorization", value) for key, value in context.invocation_metadata()
+            if key == "authorization")
         context.set_trailing_metadata(self._echo)
         context.add_callback(self._on_terminated)
 

@@ -163,8 +163,10 @@ internal sealed class EchoService
             await context.WriteResponseHeadersAsync(echoed);
     }
 
+    /// <summary>x- metadata as sent, and the authorization received as x-received-authorization (as the Python peer does).</summary>
     private static IEnumerable<Metadata.Entry> EchoedMetadata(ServerCallContext context) =>
-        context.RequestHeaders.Where(e => e.Key.StartsWith("x-", StringComparison.Ordinal));
+        context.RequestHeaders.Where(e => e.Key.StartsWith("x-", StringComparison.Ordinal))
+            .Concat(context.RequestHeaders.Where(e => e.Key == "authorization").Select(e => new Metadata.Entry("x-received-authorization", e.Value)));
 
     private static void ThrowIfFailing(EchoRequest request, ServerCallContext context)
     {
