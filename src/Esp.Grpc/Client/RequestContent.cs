@@ -52,6 +52,9 @@ internal sealed class RequestContent : HttpContent
             await stream.WriteAsync(frame.Memory, cancellationToken);
             return;
         }
+        // SocketsHttpHandler holds a request's HEADERS on a reused connection until the first body
+        // write: flush now, so the server sees the call before the first message (grpc-dotnet does the same).
+        await stream.FlushAsync(cancellationToken);
         _stream.TrySetResult(stream);
         await _completed.Task.WaitAsync(cancellationToken);
     }

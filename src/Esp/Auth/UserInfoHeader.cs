@@ -31,22 +31,41 @@ internal static class UserInfoHeader
         {
             writer.WriteStartObject();
             if (format == UserInfoFormat.EspLegacy)
-                writer.WriteString("claims", Encoding.UTF8.GetString(token.PayloadJson));
-            WriteIfPresent(writer, "id", token.Subject);
-            WriteIfPresent(writer, "issuer", token.Issuer);
-            WriteIfPresent(writer, "email", token.Email);
-            writer.WriteStartArray("audiences");
-            foreach (var audience in token.Audiences.Distinct(StringComparer.Ordinal))
-                writer.WriteStringValue(audience);
-            writer.WriteEndArray();
-            if (format == UserInfoFormat.Esp)
-            {
-                writer.WritePropertyName("claims");
-                writer.WriteRawValue(token.PayloadJson, skipInputValidation: true);
-            }
+                WriteLegacyFields(writer, token);
+            else
+                WriteDocumentedFields(writer, token);
             writer.WriteEndObject();
         }
         return Convert.ToBase64String(json.GetBuffer(), 0, (int)json.Length).Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>The seeds' documented shape: id, issuer, email, audiences, then the claims as an object.</summary>
+    private static void WriteDocumentedFields(Utf8JsonWriter writer, JwtToken token)
+    {
+        WriteIfPresent(writer, "id", token.Subject);
+        WriteIfPresent(writer, "issuer", token.Issuer);
+        WriteIfPresent(writer, "email", token.Email);
+        WriteAudiences(writer, token.Audiences.Distinct(StringComparer.Ordinal));
+        writer.WritePropertyName("claims");
+        writer.WriteRawValue(token.PayloadJson, skipInputValidation: true);
+    }
+
+    /// <summary>What the ESPv1 binary wrote (auth/lib/json.cc): claims as a string first, then issuer, id, email, sorted audiences.</summary>
+    private static void WriteLegacyFields(Utf8JsonWriter writer, JwtToken token)
+    {
+        writer.WriteString("claims", Encoding.UTF8.GetString(token.PayloadJson));
+        WriteIfPresent(writer, "issuer", token.Issuer);
+        WriteIfPresent(writer, "id", token.Subject);
+        WriteIfPresent(writer, "email", token.Email);
+        WriteAudiences(writer, token.Audiences.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+    }
+
+    private static void WriteAudiences(Utf8JsonWriter writer, IEnumerable<string> audiences)
+    {
+        writer.WriteStartArray("audiences");
+        foreach (var audience in audiences)
+            writer.WriteStringValue(audience);
+        writer.WriteEndArray();
     }
 
     private static void WriteIfPresent(Utf8JsonWriter writer, string name, string? value)

@@ -28,6 +28,9 @@ internal sealed class StreamingRequestContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        // SocketsHttpHandler holds a request's HEADERS on a reused connection until the first body
+        // write: flush now, or a stream whose backend speaks first would wait for the caller.
+        await stream.FlushAsync(cancellationToken);
         while (true)
         {
             var result = await _source.ReadAsync(cancellationToken);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Esp.Grpc;
 using Esp.Grpc.Client;
+using Esp.Grpc.Server;
 using Esp.Interop;
 using Esp.Tests.Grpc;
 using Esp.Tests.Infrastructure;
@@ -176,6 +177,25 @@ public sealed class ProxyTests : IAsyncLifetime
         Assert.InRange(received, 0, 1);
         Assert.Equal(StatusCode.Internal, error.StatusCode);
         Assert.Contains("reset the stream (INTERNAL_ERROR)", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientStream_BackendAnswersBeforeFirstMessage_CallerGetsItAtOnce_OnReusedConnections()
+    {
+        var refusing = GrpcServiceDefinition.CreateBuilder(GrpcWire.EchoDescriptor)
+            .AddClientStreaming<EchoRequest, EchoResponse>("ClientStream", (_, _) => throw new RpcException(new Status(StatusCode.FailedPrecondition, "not now")))
+            .Build();
+        await using var backend = await TestGrpcHost.StartAsync([refusing]);
+        var proxy = await StartProxyAsync($"grpc://127.0.0.1:{backend.Port}");
+        using var channel = GrpcChannel.ForAddress(proxy.Address);
+
+        // The request stream stays open: the backend must see the call from its headers alone.
+        for (var i = 0; i < 20; i++)
+        {
+            using var call = channel.ClientStreamingCall(EchoClientCases.ClientStream, Bounded);
+            var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync).DefaultTimeout();
+            Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        }
     }
 
     [Fact]

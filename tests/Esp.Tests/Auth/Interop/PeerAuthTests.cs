@@ -83,6 +83,7 @@ public sealed class PeerAuthTests(AuthInteropFixture fixture) : IClassFixture<Au
     {
         using var channel = GrpcChannel.ForAddress(fixture.Default.Address);
         using var call = channel.DuplexStreamingCall(EchoClientCases.Bidi, new CallOptions { Timeout = TimeSpan.FromSeconds(10) });
+        await WriteFirstAsync(call.RequestStream);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None)).DefaultTimeout();
 
@@ -96,6 +97,7 @@ public sealed class PeerAuthTests(AuthInteropFixture fixture) : IClassFixture<Au
         using var channel = GrpcChannel.ForAddress(fixture.Default.Address);
         var options = new CallOptions { Timeout = TimeSpan.FromSeconds(10), Headers = AuthCalls.Headers(fixture.Token(TokenNames.Expired)) };
         using var call = channel.ClientStreamingCall(EchoClientCases.ClientStream, options);
+        await WriteFirstAsync(call.RequestStream);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync).DefaultTimeout();
 
@@ -158,6 +160,23 @@ public sealed class PeerAuthTests(AuthInteropFixture fixture) : IClassFixture<Au
         Assert.Equal(AuthInteropFixture.CallerEmail, payload["sub"]!.GetValue<string>());
         Assert.Equal(3600, payload["exp"]!.GetValue<long>() - payload["iat"]!.GetValue<long>());
         Assert.DoesNotContain('=', token);
+    }
+
+    /// <summary>
+    /// Sends one message, the stream left open. Our client puts the request HEADERS on the wire
+    /// only with the first message or the half-close (its request content does not flush at the
+    /// start), so a stream that sends nothing may never reach the proxy.
+    /// </summary>
+    private static async Task WriteFirstAsync(IClientStreamWriter<EchoRequest> requests)
+    {
+        try
+        {
+            await requests.WriteAsync(new EchoRequest { Payload = ByteString.CopyFromUtf8("first") }).DefaultTimeout();
+        }
+        catch (RpcException)
+        {
+            // The refusal may already have ended the call; the test reads its status next.
+        }
     }
 
     private static TheoryData<string, string, string, string> RefusalCases()
