@@ -5,6 +5,7 @@ using Esp.Auth;
 using Esp.Auth.Keys;
 using Esp.Config;
 using Esp.Hosting;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Cli;
 
@@ -73,10 +74,10 @@ internal static class RunCommand
                 ServiceJsonPath = result.GetValue(serviceJson),
                 DefaultBackend = result.GetValue(backend)!,
             });
-            Esp.Tools.ServiceAccountKey? identity = null;
+            ServiceAccountKey? identity = null;
             if (result.GetValue(serviceAccountKey) is { } keyPath)
             {
-                identity = Esp.Tools.ServiceAccountKey.Load(keyPath, out var keyProblem);
+                identity = ServiceAccountKey.Load(keyPath, out var keyProblem);
                 if (identity is null)
                     problems.Add($"--service_account_key: {keyProblem}");
             }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Esp.Tools;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Forwarding;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Hosting;
 
@@ -40,7 +41,7 @@ internal sealed record ProxyOptions
     public Esp.Auth.AuthOptions Auth { get; init; } = new();
 
     /// <summary><c>--service_account_key</c>: the proxy's own identity, for ID tokens to backends with a <c>jwt_audience</c>.</summary>
-    public Esp.Tools.ServiceAccountKey? ServiceAccountKey { get; init; }
+    public ServiceAccountKey? ServiceAccountKey { get; init; }
 
     /// <summary>How long calls in flight may take to finish after SIGTERM.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(20);

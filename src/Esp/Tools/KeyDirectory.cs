@@ -1,3 +1,4 @@
+using Esp.Auth.ServiceAccounts;
 namespace Esp.Tools;
 
 /// <summary>

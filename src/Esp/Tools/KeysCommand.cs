@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tools;
 

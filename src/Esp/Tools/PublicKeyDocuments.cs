@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Esp.Auth.Jwt;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tools;
 

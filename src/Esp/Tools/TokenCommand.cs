@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tools;
 

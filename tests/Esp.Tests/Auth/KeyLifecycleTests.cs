@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Xunit;
 using static Esp.Tests.Auth.AuthHarness;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Auth;
 

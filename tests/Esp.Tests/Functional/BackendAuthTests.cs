@@ -9,6 +9,7 @@ using Esp.Tests.Interop;
 using Esp.Tools;
 using Microsoft.Extensions.Logging;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Functional;
 

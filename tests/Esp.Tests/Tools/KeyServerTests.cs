@@ -5,6 +5,7 @@ using Esp.Auth.Keys;
 using Esp.Tests.Infrastructure;
 using Esp.Tools;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Tools;
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Esp.Tools;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Tools;
 

@@ -4,6 +4,7 @@ using System.Net;
 using Esp.Tests.Infrastructure;
 using Esp.Tools;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Tools;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Esp.Tests.Infrastructure;
 using Esp.Tools;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Tools;
 

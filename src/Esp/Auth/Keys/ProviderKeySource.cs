@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Esp.Config;
 using Microsoft.Extensions.Logging;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Auth.Keys;
 

@@ -5,6 +5,7 @@ using Esp.Cli;
 using Esp.Config;
 using Esp.Hosting;
 using Microsoft.Extensions.Logging;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tools.Demo;
 

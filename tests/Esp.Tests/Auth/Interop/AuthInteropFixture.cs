@@ -3,6 +3,7 @@ using Esp.Tests.Functional;
 using Esp.Tests.Infrastructure;
 using Esp.Tests.Interop;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Auth.Interop;
 

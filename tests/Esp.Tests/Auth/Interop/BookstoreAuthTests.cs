@@ -5,6 +5,7 @@ using Esp.Tests.Bookstore;
 using Esp.Tests.Functional;
 using Esp.Tests.Infrastructure;
 using Xunit;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Auth.Interop;
 

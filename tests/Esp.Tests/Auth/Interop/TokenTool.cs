@@ -1,5 +1,6 @@
 using System.Globalization;
 using Esp.Tests.Infrastructure;
+using Esp.Auth.ServiceAccounts;
 
 namespace Esp.Tests.Auth.Interop;
 

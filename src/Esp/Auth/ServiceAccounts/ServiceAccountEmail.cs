@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Esp.Tools;
+namespace Esp.Auth.ServiceAccounts;
 
 /// <summary>
 /// A user-managed service account's email, <c>NAME@PROJECT.iam.gserviceaccount.com</c>, with Google's

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Esp.Auth.Jwt;
 
-namespace Esp.Tools;
+namespace Esp.Auth.ServiceAccounts;
 
 /// <summary>
 /// Makes the tokens of the Cloud Endpoints sample <c>jwt_token_gen.py</c>: RS256 signed with a service

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Esp.Tools;
+namespace Esp.Auth.ServiceAccounts;
 
 /// <summary>
 /// A service account key in Google's JSON key file format (what the Cloud console downloads and
