@@ -37,15 +37,9 @@ internal sealed class KeyServer : IAsyncDisposable
     public static async Task<KeyServer> StartAsync()
     {
         var server = new KeyServer();
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1));
-        builder.Logging.SetMinimumLevel(LogLevel.Critical);
-        var app = builder.Build();
-        app.Run(server.HandleAsync);
-        await app.StartAsync().DefaultTimeout();
+        var (app, port) = await LoopbackKestrel.StartAsync(HttpProtocols.Http1, app => app.Run(server.HandleAsync));
         server._app = app;
-        server.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        server.Address = new Uri($"http://127.0.0.1:{port}/");
         return server;
     }
 

@@ -173,26 +173,19 @@ internal sealed class RawHttp2Server : IAsyncDisposable
 
     private RawHttp2Server(WebApplication app) => _app = app;
 
-    public Uri Address { get; private set; } = null!;
+    public Uri Address { get; private init; } = null!;
 
     public int Requests => Volatile.Read(ref _requests);
 
     public static async Task<RawHttp2Server> StartAsync(RequestDelegate handler)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Logging.SetMinimumLevel(LogLevel.Critical);
-        var app = builder.Build();
-        var server = new RawHttp2Server(app);
-        app.Run(context =>
+        RawHttp2Server? server = null;
+        var (app, port) = await LoopbackKestrel.StartAsync(HttpProtocols.Http2, app => app.Run(context =>
         {
-            Interlocked.Increment(ref server._requests);
+            Interlocked.Increment(ref server!._requests);
             return handler(context);
-        });
-        await app.StartAsync().DefaultTimeout();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Address = new Uri(address);
+        }));
+        server = new RawHttp2Server(app) { Address = new Uri($"http://127.0.0.1:{port}") };
         return server;
     }
 

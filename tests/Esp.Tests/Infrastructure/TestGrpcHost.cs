@@ -35,25 +35,13 @@ internal sealed class TestGrpcHost : IAsyncDisposable
         HttpProtocols protocols = HttpProtocols.Http2,
         RequestDelegate? fallback = null)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        var (app, port) = await LoopbackKestrel.StartAsync(certificate is null ? protocols : HttpProtocols.Http1AndHttp2, app =>
         {
-            kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.Protocols = certificate is null ? protocols : HttpProtocols.Http1AndHttp2;
-                if (certificate is not null)
-                    listen.UseHttps(certificate);
-            });
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
-        app.UseGrpcServices(options ?? new GrpcServerOptions(), services);
-        if (fallback is not null)
-            app.Run(fallback);
-        await app.StartAsync().DefaultTimeout();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestGrpcHost(app, new Uri(address).Port, certificate is not null);
+            app.UseGrpcServices(options ?? new GrpcServerOptions(), services);
+            if (fallback is not null)
+                app.Run(fallback);
+        }, certificate);
+        return new TestGrpcHost(app, port, certificate is not null);
     }
 
     public async ValueTask DisposeAsync()

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Esp.Tests.Auth.Interop;
@@ -44,14 +45,10 @@ internal sealed class KeyServer : IAsyncDisposable
 
     public static async Task<KeyServer> StartAsync(string root)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
-        var server = new KeyServer(app, root);
-        app.Run(server.ServeAsync);
-        await app.StartAsync().DefaultTimeout();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        KeyServer? server = null;
+        var (app, port) = await LoopbackKestrel.StartAsync(HttpProtocols.Http1AndHttp2, app => app.Run(context => server!.ServeAsync(context)));
+        server = new KeyServer(app, root);
+        var address = $"http://127.0.0.1:{port}/";
         server.Address = new Uri(address);
         return server;
     }
