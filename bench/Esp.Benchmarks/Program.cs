@@ -5,4 +5,4 @@ using BenchmarkDotNet.Running;
 // this one and Esp.Grpc into the repository's artifacts/ folder and put the generated project
 // under the repository's Directory.Build.props; in-process runs avoid all three.
 string[] arguments = args.Any(a => a is "--inProcess" or "-i") ? args : [.. args, "--inProcess"];
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(arguments);
+BenchmarkSwitcher.FromAssembly(typeof(Esp.Benchmarks.JwtBenchmarks).Assembly).Run(arguments);
