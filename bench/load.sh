@@ -4,7 +4,8 @@
 #   nginx    nginx grpc_pass          (stock nginx: no upstream HTTP/2 multiplexing)
 #   haproxy  HAProxy, proto h2 on both sides (multiplexes streams to the backend)
 #   proxy    `esp run`, no authentication
-# (slots for "proxy with JWT, cached" and "proxy with JWT, --jwt_cache_size=0" are below).
+#   proxy_jwt          `esp run` checking a service account JWT on every call (token cache on)
+#   proxy_jwt_nocache  the same with --jwt_cache_size=0 (RS256 verified on every call)
 #
 # Every row is checked for gRPC success, not just HTTP 200 (h2load sees only :status):
 #   1. before measuring, one call with nghttp must end with the trailer `grpc-status: 0`, and
@@ -16,32 +17,41 @@
 # A row that fails any check is printed as FAILED, and the script exits 1 at the end.
 #
 # Settings (environment):
-#   BENCH_DURATION=20     seconds measured per system (h2load -D)
+#   BENCH_DURATION=15     seconds measured per system and round (h2load -D)
 #   BENCH_REQUESTS=       a fixed request count instead (h2load -n); overrides BENCH_DURATION
-#   BENCH_WARMUP=8        seconds of discarded h2load warm-up per system
+#   BENCH_ROUNDS=1        rounds; every system is measured once per round (all stay up, the
+#                         order rotates) and the table shows the median round and the min-max
+#   BENCH_WARMUP=5        seconds of discarded h2load warm-up before each measurement; plus, once:
+#   BENCH_BACKEND_WARMUP=60 for the backend, before anything else, and
+#   BENCH_DOTNET_WARMUP=60  for each `esp run` (a fresh .NET process) after it starts. On one core
+#                         under full load, .NET's tiered compilation (with dynamic PGO) takes
+#                         40-60 s to reach steady state: the backend's throughput climbs from
+#                         ~14k to ~55k req/s over its first minute. Shorter warm-ups measure cold code.
 #   BENCH_CONNECTIONS=16  h2load -c
 #   BENCH_STREAMS=16      h2load -m (concurrent streams per connection)
 #   BENCH_PIN=split       split: h2load on CPU 0, the backend and the proxy under test on CPU 1
 #                         none:  no pinning (every process may use both CPUs)
-#   BENCH_SYSTEMS="direct nginx haproxy proxy"   which rows, in order (also: direct_c4, the
-#                         backend at 4 connections × 64 streams, the shape a multiplexing proxy gives it)
+#   BENCH_SYSTEMS="direct nginx haproxy proxy proxy_jwt proxy_jwt_nocache"   which rows, in order
 #   BENCH_RESULTS_DIR=bench/results              where the Markdown report goes
-#   BENCH_WAIT_QUIET=0    before each row, wait up to this many seconds for the machine to be
-#                         idle (other jobs running skew the numbers; each row reports how much
-#                         CPU other processes used while it was measured: "⚠ other load N%")
+#   BENCH_WAIT_QUIET=0    before each measurement, wait up to this many seconds for the machine
+#                         to be idle (other jobs skew the numbers; each row reports the CPU other
+#                         processes and other guests (steal) took meanwhile: "⚠ other load N%")
 #   BENCH_KEEP_TMP=1      keep the temporary directory (configs, logs, h2load output)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-DURATION=${BENCH_DURATION:-20}
+DURATION=${BENCH_DURATION:-15}
 REQUESTS=${BENCH_REQUESTS:-}
-WARMUP=${BENCH_WARMUP:-8}
+ROUNDS=${BENCH_ROUNDS:-1}
+WARMUP=${BENCH_WARMUP:-5}
+DOTNET_WARMUP=${BENCH_DOTNET_WARMUP:-60}
+BACKEND_WARMUP=${BENCH_BACKEND_WARMUP:-60}
 CONNS=${BENCH_CONNECTIONS:-16}
 STREAMS=${BENCH_STREAMS:-16}
 PIN=${BENCH_PIN:-split}
-read -r -a SYSTEMS <<<"${BENCH_SYSTEMS:-direct nginx haproxy proxy}"
+read -r -a SYSTEMS <<<"${BENCH_SYSTEMS:-direct nginx haproxy proxy proxy_jwt proxy_jwt_nocache}"
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$root/bench/results}
 
 METHOD_PATH=/endpoints.examples.bookstore.Bookstore/ListShelves
@@ -124,8 +134,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 spawn() { # name cmd... -> runs cmd in the background, stdout/stderr in $tmp/name.{out,err}; sets SPAWNED
+    # (opened for appending, so a log can be truncated while the process writes to it)
     local name=$1; shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$@" >>"$tmp/$name.out" 2>>"$tmp/$name.err" &
     SPAWNED=$!
     PIDS+=("$SPAWNED")
 }
@@ -178,9 +189,9 @@ cpu_ticks() { # pid... -> utime+stime of the processes and their descendants (cl
     echo $total
 }
 
-busy_ticks() { # machine-wide CPU in user, nice and system, in clock ticks (without irq and
-    # softirq: loopback TCP runs in softirq and is not charged to the processes that cause it)
-    awk '/^cpu / { print $2 + $3 + $4; exit }' /proc/stat
+busy_ticks() { # -> machine-wide CPU in user+nice+system, and steal, in clock ticks (irq and
+    # softirq are left out: loopback TCP runs in softirq, not charged to the processes causing it)
+    awk '/^cpu / { print $2 + $3 + $4, $9; exit }' /proc/stat
 }
 
 wait_quiet() { # waits up to BENCH_WAIT_QUIET seconds for 3 s in a row with < 5% of the CPUs busy
@@ -225,7 +236,9 @@ printf '\x00\x00\x00\x00\x00' >"$tmp/empty.bin" # ListShelves(google.protobuf.Em
 protoc --include_imports --descriptor_set_out="$tmp/bookstore.pb" \
     -I samples/Bookstore samples/Bookstore/bookstore.proto
 
-# --- The backend: one Bookstore server for every row (it logs one line per call: the count).
+# --- The backend: one Bookstore server for every row. It logs one line per call, which is how
+# check 3 counts its calls; the log is emptied before each measurement (~110 bytes a call, it
+# would otherwise grow by gigabytes over a run).
 BACKEND_LOG="$tmp/backend.out"
 spawn backend "${SERVER_PIN[@]}" "$BOOKSTORE" server --listen 127.0.0.1 --port 0
 BACKEND_PID=$SPAWNED
@@ -237,24 +250,14 @@ log "backend: bookstore server on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
 # --- Systems. Each start_<system> sets PORT[system] and ROOTS[system] (pids whose CPU is the
 # proxy's), optionally EXTRA_HEADERS[system] (h2load/nghttp -H values, one per line),
 # CLIENT_ARGS[system] (bookstore client flags) and SHAPE[system]="CONNECTIONS STREAMS" (instead of
-# BENCH_CONNECTIONS and BENCH_STREAMS); or SKIP[system]="why".
-declare -A PORT=() ROOTS=() SKIP=() EXTRA_HEADERS=() CLIENT_ARGS=() LABEL=() SHAPE=()
+# BENCH_CONNECTIONS and BENCH_STREAMS) and WARMUP_OF[system] (seconds, instead of BENCH_WARMUP);
+# or SKIP[system]="why".
+declare -A PORT=() ROOTS=() SKIP=() EXTRA_HEADERS=() CLIENT_ARGS=() LABEL=() SHAPE=() WARMUP_OF=()
 
 LABEL[direct]="direct (backend)"
 start_direct() {
     PORT[direct]=$BACKEND_PORT
     ROOTS[direct]=""
-}
-
-# Optional (not in the default list): the backend again, but fed the way a multiplexing proxy
-# feeds it, 4 connections × 64 streams (the same 256 calls in flight). Kestrel spends much less
-# CPU per call on few busy connections than on 16, so this is the fairer ceiling for HAProxy
-# and our proxy, which open ~3-4 connections to the backend.
-LABEL[direct_c4]="direct, 4 conns × 64 streams"
-start_direct_c4() {
-    PORT[direct_c4]=$BACKEND_PORT
-    ROOTS[direct_c4]=""
-    SHAPE[direct_c4]="4 64"
 }
 
 LABEL[nginx]="nginx grpc_pass"
@@ -359,23 +362,57 @@ start_esp() { # system [esp run flags...] -> starts `esp run` in front of the ba
     [[ $line =~ http2=([0-9]+) ]]
     PORT[$system]=${BASH_REMATCH[1]}
     ROOTS[$system]=$SPAWNED
+    WARMUP_OF[$system]=$DOTNET_WARMUP
 }
 
 LABEL[proxy]="proxy (no auth)"
 start_proxy() { start_esp proxy; }
 
-# Slot: the proxy with JWT authentication, verified-token cache on (the default), e.g.
-#   LABEL[proxy_jwt]="proxy JWT (cached)"
-#   start_proxy_jwt() {
-#       # make keys and a token (esp keys create / esp keys serve / esp token), write a config
-#       # with `authentication:` into $tmp, then:
-#       start_esp proxy_jwt --service_config="$tmp/bookstore_auth.yaml"   # (after the base config)
-#       EXTRA_HEADERS[proxy_jwt]="authorization: Bearer $TOKEN"
-#       CLIENT_ARGS[proxy_jwt]="--auth_token $TOKEN"
-#   }
-# Slot: the same with the cache off:
-#   LABEL[proxy_jwt_nocache]="proxy JWT, --jwt_cache_size=0"
-#   start_proxy_jwt_nocache() { ... start_esp proxy_jwt_nocache ... --jwt_cache_size=0; ... }
+# The proxy with JWT authentication: a service account key made by `esp keys create`, its
+# certificate map as `esp keys serve` publishes it (saved to a file:// jwks_uri, so no key server
+# competes for the CPU), a config requiring that account's tokens on every method, and one token
+# from `esp token` on every call. The cached row measures a cache hit per call; the uncached row
+# verifies the RS256 signature on every call.
+prepare_jwt() {
+    [ -z "${JWT_TOKEN:-}" ] || return 0
+    local email=bench-client@bench-project.iam.gserviceaccount.com dir="$tmp/jwt" line port pid
+    mkdir -p "$dir/keys"
+    "$ESP_BIN" keys create --email "$email" --out "$dir/keys/client.json" >/dev/null
+    "$ESP_BIN" keys serve --dir "$dir/keys" --port 0 >"$dir/serve.out" 2>&1 &
+    pid=$!
+    line=$(wait_for_line "$dir/serve.out" 'listening on [0-9]+' "$pid" 30)
+    port=${line##* }
+    curl -sf "http://127.0.0.1:$port/robot/v1/metadata/x509/$email" >"$dir/keys.json"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    cat >"$dir/auth.yaml" <<YAML
+authentication:
+  providers:
+  - id: bench_service_account
+    issuer: $email
+    jwks_uri: file://$dir/keys.json
+  rules:
+  - selector: "*"
+    requirements:
+    - provider_id: bench_service_account
+YAML
+    JWT_TOKEN=$("$ESP_BIN" token --file "$dir/keys/client.json" --issuer "$email" \
+        --audiences bookstore.endpoints.bench.cloud.goog --lifetime 86400)
+}
+
+start_jwt_proxy() { # system [esp run flags...]
+    local system=$1; shift
+    prepare_jwt
+    start_esp "$system" --service_config="$tmp/jwt/auth.yaml" "$@"
+    EXTRA_HEADERS[$system]="authorization: Bearer $JWT_TOKEN"
+    CLIENT_ARGS[$system]="--auth_token $JWT_TOKEN"
+}
+
+LABEL[proxy_jwt]="proxy, JWT (cached)"
+start_proxy_jwt() { start_jwt_proxy proxy_jwt; }
+
+LABEL[proxy_jwt_nocache]="proxy, JWT, --jwt_cache_size=0"
+start_proxy_jwt_nocache() { start_jwt_proxy proxy_jwt_nocache --jwt_cache_size=0; }
+
 # Rows whose name starts with "proxy" get the "x nginx" and "x HAProxy" ratios.
 
 stop_system() {
@@ -401,7 +438,7 @@ verify() { # system -> 0 when one call ends with grpc-status 0 and the client ge
     local system=$1 port=${PORT[$1]} out data args
     mapfile -t args < <(header_args "$system")
     out="$tmp/$system.verify.txt"
-    if ! nghttp -v -n -d "$tmp/empty.bin" "${args[@]}" "http://127.0.0.1:$port$METHOD_PATH" >"$out" 2>&1; then
+    if ! timeout 10 nghttp -v -n -d "$tmp/empty.bin" "${args[@]}" "http://127.0.0.1:$port$METHOD_PATH" >"$out" 2>&1; then
         VERIFY_ERROR="nghttp failed (see $out)"; return 1
     fi
     grep -qE 'recv \(stream_id=[0-9]+\) :status: 200' "$out" || { VERIFY_ERROR="no :status 200 (see $out)"; return 1; }
@@ -415,7 +452,7 @@ verify() { # system -> 0 when one call ends with grpc-status 0 and the client ge
     [ "$data" -gt 0 ] || { VERIFY_ERROR="the response carried no message"; return 1; }
     RESP_BYTES[$system]=$data
     # shellcheck disable=SC2086
-    if ! "$BOOKSTORE" client --host 127.0.0.1 --port "$port" ${CLIENT_ARGS[$system]:-} >"$tmp/$system.client.txt" 2>&1 \
+    if ! timeout 15 "$BOOKSTORE" client --host 127.0.0.1 --port "$port" ${CLIENT_ARGS[$system]:-} >"$tmp/$system.client.txt" 2>&1 \
         || ! grep -q 'ListShelves: {' "$tmp/$system.client.txt"; then
         VERIFY_ERROR="the Bookstore client failed: $(tail -1 "$tmp/$system.client.txt")"
         return 1
@@ -433,6 +470,19 @@ h2load_run() { # output-file h2load-args... -> runs h2load (pinned), waitable so
     return $rc
 }
 
+warm_up() { # name seconds url h2load-args... -> h2load in 10 s slices, discarded; WARM_RATES = req/s of each
+    # (not run inside $(...): h2load must stay a child of this shell, so the traps can kill it)
+    local name=$1 left=$2 url=$3 slice rates=""; shift 3
+    while [ "$left" -gt 0 ]; do
+        slice=$((left < 10 ? left : 10))
+        h2load_run "$tmp/$name.warmup.txt" "$@" -D "$slice" "$url" || true
+        rates+="$(awk '/^finished in/ { printf "%.0f ", $4 }' "$tmp/$name.warmup.txt")"
+        : >"$BACKEND_LOG"   # keep it small (only the measured window is counted)
+        left=$((left - slice))
+    done
+    WARM_RATES=${rates% }
+}
+
 to_ms() { # "14.14ms" | "928us" | "1.2s" -> milliseconds
     awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "" }'
 }
@@ -447,10 +497,10 @@ wait_backend_log_settled() { # the console logger writes from a queue: wait unti
     done
 }
 
-declare -A OTHER=()
-declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() STATUS=() DETAIL=()
-measure() { # system
-    local system=$1 url args run=() out tsv succeeded failed errored timeout non2xx data bytes_per="–"
+# One measurement of one system in one round: sets M[key] values (key = "system/round").
+declare -A M=()
+measure() { # system round -> 0 when every check passed; PROBLEMS says why not
+    local system=$1 r=$2 k="$1/$2" url args run=() out tsv succeeded failed errored timeout non2xx data bytes_per="–"
     url="http://127.0.0.1:${PORT[$system]}$METHOD_PATH"
     mapfile -t args < <(header_args "$system")
     local conns=$CONNS streams=$STREAMS
@@ -458,62 +508,69 @@ measure() { # system
     args+=(-d "$tmp/empty.bin" -c "$conns" -m "$streams" -t 1)
 
     wait_quiet
-    log "$system: warm-up ${WARMUP}s"
-    h2load_run "$tmp/$system.warmup.txt" "${args[@]}" -D "$WARMUP" "$url" || true
+    log "$system: round $r: warm-up ${WARMUP}s"
+    warm_up "$system" "$WARMUP" "$url" "${args[@]}"
 
     if [ -n "$REQUESTS" ]; then run=(-n "$REQUESTS"); else run=(-D "$DURATION"); fi
-    out="$tmp/$system.h2load.txt"; tsv="$tmp/$system.tsv"
-    local log_offset backend_ticks0 proxy_ticks0 backend_ticks1 proxy_ticks1
+    out="$tmp/$system.r$r.h2load.txt"; tsv="$tmp/$system.r$r.tsv"
+    local backend_ticks0 proxy_ticks0 backend_ticks1 proxy_ticks1 busy0 busy1 steal0 steal1 wall0 wall1
     wait_backend_log_settled
-    log_offset=$(stat -c %s "$BACKEND_LOG")
+    : >"$BACKEND_LOG"
     # shellcheck disable=SC2086
     proxy_ticks0=$(cpu_ticks ${ROOTS[$system]})
     backend_ticks0=$(cpu_ticks "$BACKEND_PID")
     times >"$tmp/times0.txt"
-    local busy0 busy1 wall0 wall1
-    busy0=$(busy_ticks); wall0=$EPOCHREALTIME
-    log "$system: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
-    # Halfway through, count the connections the backend has open (from h2load or the proxy).
-    local sample_after=2 sampler
+    read -r busy0 steal0 < <(busy_ticks); wall0=$EPOCHREALTIME
+    log "$system: round $r: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
+    # Halfway through, count this system's connections to the backend (h2load's for direct).
+    local sample_after=2 sampler owner='"h2load"'
     [ -n "$REQUESTS" ] || sample_after=$((DURATION / 2))
-    (sleep "$sample_after"; ss -Htn state established "( sport = :$BACKEND_PORT )" | wc -l >"$tmp/$system.conns") &
+    if [ -n "${ROOTS[$system]}" ]; then
+        # shellcheck disable=SC2086
+        owner="pid=($(for root_pid in ${ROOTS[$system]}; do descendants "$root_pid"; done | paste -sd'|')),"
+    fi
+    (sleep "$sample_after"; ss -Htnp state established "( dport = :$BACKEND_PORT )" | grep -cE "$owner" >"$tmp/$system.conns") &
     sampler=$!
     PIDS+=("$sampler")
     h2load_run "$out" "${args[@]}" "${run[@]}" --log-file="$tsv" "$url" || true
     stop_pids "$sampler"; forget "$sampler"
-    busy1=$(busy_ticks); wall1=$EPOCHREALTIME
+    read -r busy1 steal1 < <(busy_ticks); wall1=$EPOCHREALTIME
     times >"$tmp/times1.txt"
     backend_ticks1=$(cpu_ticks "$BACKEND_PID")
     # shellcheck disable=SC2086
     proxy_ticks1=$(cpu_ticks ${ROOTS[$system]})
 
     if ! grep -q '^finished in' "$out"; then
-        fail_row "$system" "h2load did not finish: $(tail -3 "$out" | tr '\n' ' ')"; return
+        PROBLEMS="h2load did not finish: $(tail -3 "$out" | tr '\n' ' ')"; return 1
     fi
-    RPS[$system]=$(awk '/^finished in/ { print $4 }' "$out")
+    M[$k.rps]=$(awk '/^finished in/ { print $4 }' "$out")
     read -r succeeded failed errored timeout < <(awk '/^requests:/ { print $8, $10, $12, $14 }' "$out")
     non2xx=$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$out")   # 3xx, 4xx, 5xx
     data=$(grep -oE '\(([0-9]+)\) data' "$out" | tr -dc '0-9')
-    MEAN[$system]=$(to_ms "$(awk '/^time for request:/ { print $6 }' "$out")")
-    read -r "P50[$system]" "P99[$system]" < <(python3 - "$tsv" <<'EOF'
+    M[$k.mean]=$(to_ms "$(awk '/^time for request:/ { print $6 }' "$out")")
+    read -r "M[$k.p50]" "M[$k.p99]" < <(python3 - "$tsv" <<'PY'
 import sys
 lat = sorted(int(r.split('\t')[2]) for r in open(sys.argv[1]) if r.count('\t') == 2 and r.split('\t')[1] == '200')
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] / 1000
 print(f"{q(.50):.3f} {q(.99):.3f}" if lat else "- -")
-EOF
+PY
 )
+    local client_s wall
+    client_s=$(awk -v a="$(children_cpu_seconds "$tmp/times0.txt")" -v b="$(children_cpu_seconds "$tmp/times1.txt")" 'BEGIN { print b - a }')
+    wall=$(awk -v a="$wall0" -v b="$wall1" 'BEGIN { print b - a }')
     if [ "$succeeded" -gt 0 ]; then
-        CPU_CLIENT[$system]=$(awk -v a="$(children_cpu_seconds "$tmp/times0.txt")" -v b="$(children_cpu_seconds "$tmp/times1.txt")" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
-        CPU_BACKEND[$system]=$(awk -v a="$backend_ticks0" -v b="$backend_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
-        # CPU used by everything else on the machine during the run (builds, other jobs): noise.
-        OTHER[$system]=$(awk -v b0="$busy0" -v b1="$busy1" -v t="$CLK_TCK" -v w0="$wall0" -v w1="$wall1" -v cpus="$(nproc)" \
-            -v c0="$(children_cpu_seconds "$tmp/times0.txt")" -v c1="$(children_cpu_seconds "$tmp/times1.txt")" \
-            -v p="$((proxy_ticks1 - proxy_ticks0))" -v k="$((backend_ticks1 - backend_ticks0))" \
-            'BEGIN { o = (b1 - b0 - p - k) / t - (c1 - c0); if (o < 0) o = 0; printf "%.0f", 100 * o / (cpus * (w1 - w0)) }')
+        M[$k.cpu_client]=$(awk -v c="$client_s" -v n="$succeeded" 'BEGIN { printf "%.1f", c * 1e6 / n }')
+        M[$k.cpu_backend]=$(awk -v a="$backend_ticks0" -v b="$backend_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
         if [ -n "${ROOTS[$system]}" ]; then
-            CPU_PROXY[$system]=$(awk -v a="$proxy_ticks0" -v b="$proxy_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+            M[$k.cpu_proxy]=$(awk -v a="$proxy_ticks0" -v b="$proxy_ticks1" -v t="$CLK_TCK" -v n="$succeeded" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
         fi
     fi
+    # Noise: CPU that processes outside the benchmark used meanwhile (builds, other jobs), and
+    # CPU the hypervisor gave to other guests (steal), as % of the machine over the window.
+    M[$k.other]=$(awk -v b0="$busy0" -v b1="$busy1" -v t="$CLK_TCK" -v w="$wall" -v cpus="$(nproc)" -v c="$client_s" \
+        -v p="$((proxy_ticks1 - proxy_ticks0))" -v k="$((backend_ticks1 - backend_ticks0))" \
+        'BEGIN { o = (b1 - b0 - p - k) / t - c; if (o < 0) o = 0; printf "%.0f", 100 * o / (cpus * w) }')
+    M[$k.steal]=$(awk -v a="$steal0" -v b="$steal1" -v t="$CLK_TCK" -v w="$wall" -v cpus="$(nproc)" 'BEGIN { printf "%.0f", 100 * (b - a) / t / (cpus * w) }')
 
     # gRPC-level checks (h2load itself only looks at :status).
     local problems=()
@@ -528,22 +585,22 @@ EOF
     fi
     wait_backend_log_settled
     local backend_calls in_flight=$((conns * streams))
-    backend_calls=$(tail -c +"$((log_offset + 1))" "$BACKEND_LOG" | grep -c 'ListShelves' || true)
+    backend_calls=$(grep -c 'ListShelves' "$BACKEND_LOG" || true)
     if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
         problems+=("the backend served $backend_calls calls, h2load counted $succeeded succeeded")
     fi
     local backend_conns="?"
     [ ! -s "$tmp/$system.conns" ] || backend_conns=$(tr -d ' \n' <"$tmp/$system.conns")
-    DETAIL[$system]="h2load -c $conns -m $streams; other processes used ${OTHER[$system]:-?}% of the machine; $backend_conns connections open to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    log "$system: ${M[$k.detail]}"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '
-        fail_row "$system" "${problems[*]}"
-        return
+        PROBLEMS="${problems[*]}"
+        return 1
     fi
-    STATUS[$system]=ok
-    log "$system: ${RPS[$system]} req/s, mean ${MEAN[$system]} ms (${DETAIL[$system]})"
 }
 
+declare -A STATUS=() DETAIL=()
 fail_row() {
     STATUS[$1]="FAILED: $2"
     FAILED_ROWS=$((FAILED_ROWS + 1))
@@ -553,6 +610,22 @@ fail_row() {
 # --- The run.
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+run_start=$SECONDS
+
+# The backend first: warm it up once (in 10 s slices, to show the climb), discarded.
+BACKEND_WARMUP_RPS=""
+if [ "$BACKEND_WARMUP" -gt 0 ]; then
+    log "backend: warm-up ${BACKEND_WARMUP}s (.NET tiered compilation and PGO)"
+    mapfile -t warm_args < <(header_args direct)
+    warm_args+=(-d "$tmp/empty.bin" -c "$CONNS" -m "$STREAMS" -t 1)
+    warm_up backend "$BACKEND_WARMUP" "http://127.0.0.1:$BACKEND_PORT$METHOD_PATH" "${warm_args[@]}"
+    BACKEND_WARMUP_RPS=$WARM_RATES
+    log "backend: warm-up req/s per 10 s: $BACKEND_WARMUP_RPS"
+fi
+
+# Start every system; all stay up until the end, so rounds can interleave them. A fresh .NET
+# proxy gets its long warm-up here, once.
+ACTIVE=()
 for system in "${SYSTEMS[@]}"; do
     declare -F "start_$system" >/dev/null || die "unknown system '$system' (no start_$system function)"
     "start_$system"
@@ -565,14 +638,55 @@ for system in "${SYSTEMS[@]}"; do
         continue
     fi
     log "$system: listening on 127.0.0.1:${PORT[$system]}"
-    if verify "$system"; then
-        log "$system: verified: grpc-status 0, ${RESP_BYTES[$system]} bytes of message, Bookstore client OK"
-        measure "$system"
-    else
+    if ! verify "$system"; then
         fail_row "$system" "verification: $VERIFY_ERROR"
+        stop_system "$system"
+        continue
     fi
-    stop_system "$system"
+    if [ -n "${WARMUP_OF[$system]:-}" ]; then
+        log "$system: first warm-up ${WARMUP_OF[$system]}s (a fresh .NET process)"
+        mapfile -t warm_args < <(header_args "$system")
+        conns=$CONNS; streams=$STREAMS
+        [ -z "${SHAPE[$system]:-}" ] || read -r conns streams <<<"${SHAPE[$system]}"
+        warm_args+=(-d "$tmp/empty.bin" -c "$conns" -m "$streams" -t 1)
+        warm_up "$system" "${WARMUP_OF[$system]}" "http://127.0.0.1:${PORT[$system]}$METHOD_PATH" "${warm_args[@]}"
+        DETAIL[$system]="first warm-up req/s per 10 s: $WARM_RATES"
+        log "$system: ${DETAIL[$system]}"
+    fi
+    ACTIVE+=("$system")
 done
+
+# Rounds: every active system once per round (the order rotates), each measurement preceded by
+# the gRPC check and a short warm-up.
+for ((r = 1; r <= ROUNDS; r++)); do
+    n=${#ACTIVE[@]}
+    for ((i = 0; i < n; i++)); do
+        system=${ACTIVE[$(((i + r - 1) % n))]}
+        [[ ${STATUS[$system]:-} != FAILED* ]] || continue
+        if ! verify "$system"; then
+            fail_row "$system" "verification (round $r): $VERIFY_ERROR"; continue
+        fi
+        log "$system: round $r: verified: grpc-status 0, ${RESP_BYTES[$system]} bytes of message, Bookstore client OK"
+        measure "$system" "$r" || fail_row "$system" "round $r: $PROBLEMS"
+    done
+done
+
+# The round with the median req/s stands for each system (its latency and CPU too).
+declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() OTHER=() STEAL=() RANGE=()
+for system in "${ACTIVE[@]}"; do
+    [[ ${STATUS[$system]:-} != FAILED* ]] || continue
+    mapfile -t order < <(for ((r = 1; r <= ROUNDS; r++)); do echo "${M[$system/$r.rps]} $r"; done | sort -n)
+    median=${order[$(((ROUNDS - 1) / 2))]##* }
+    k="$system/$median"
+    RPS[$system]=${M[$k.rps]}; MEAN[$system]=${M[$k.mean]}; P50[$system]=${M[$k.p50]}; P99[$system]=${M[$k.p99]}
+    CPU_CLIENT[$system]=${M[$k.cpu_client]:-}; CPU_PROXY[$system]=${M[$k.cpu_proxy]:-}; CPU_BACKEND[$system]=${M[$k.cpu_backend]:-}
+    OTHER[$system]=${M[$k.other]}; STEAL[$system]=${M[$k.steal]}
+    if [ "$ROUNDS" -gt 1 ]; then
+        RANGE[$system]=$(printf '%.0f–%.0f' "${order[0]% *}" "${order[$((ROUNDS - 1))]% *}")
+    fi
+    STATUS[$system]=ok
+done
+run_seconds=$((SECONDS - run_start))
 
 # --- Report.
 ratio() { # numerator denominator -> "0.42" or "–"
@@ -582,7 +696,11 @@ ok_rps() { [ "${STATUS[$1]:-}" = ok ] && printf '%s' "${RPS[$1]}"; }
 
 table="$tmp/table.md"
 {
-    echo "| system | req/s | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+    if [ "$ROUNDS" -gt 1 ]; then
+        echo "| system | req/s (median of $ROUNDS; min–max) | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+    else
+        echo "| system | req/s | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+    fi
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
     for system in "${SYSTEMS[@]}"; do
         label=${LABEL[$system]:-$system}
@@ -596,9 +714,12 @@ table="$tmp/table.md"
             vs_haproxy=$(ratio "${RPS[$system]}" "$(ok_rps haproxy || true)")
         fi
         noise=""
-        [ "${OTHER[$system]:-0}" -lt 5 ] || noise=" ⚠ other load ${OTHER[$system]}%"
-        printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓%s |\n' \
-            "$label" "${RPS[$system]}" "${MEAN[$system]}" "${P50[$system]}" "${P99[$system]}" \
+        [ "${OTHER[$system]:-0}" -lt 5 ] || noise+=" ⚠ other load ${OTHER[$system]}%"
+        [ "${STEAL[$system]:-0}" -lt 5 ] || noise+=" ⚠ steal ${STEAL[$system]}%"
+        rps=$(printf '%.0f' "${RPS[$system]}")
+        [ -z "${RANGE[$system]:-}" ] || rps+=" (${RANGE[$system]})"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓%s |\n' \
+            "$label" "$rps" "${MEAN[$system]}" "${P50[$system]}" "${P99[$system]}" \
             "$(ratio "${RPS[$system]}" "$(ok_rps direct || true)")" "$vs_nginx" "$vs_haproxy" \
             "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}" "$noise"
     done
@@ -616,7 +737,9 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo "# Load benchmark, $started"
     echo
     echo "Unary \`ListShelves\` (5-byte request, ${RESP_BYTES[direct]:-31}-byte response message) with h2load:"
-    echo "$CONNS connections × $STREAMS concurrent streams, one h2load thread; ${WARMUP} s warm-up (discarded), then $amount per system."
+    echo "$CONNS connections × $STREAMS concurrent streams, one h2load thread. The backend was warmed up for ${BACKEND_WARMUP} s"
+    echo "first (req/s per 10 s: ${BACKEND_WARMUP_RPS:-none}), each \`esp run\` for ${DOTNET_WARMUP} s after it started; then, in"
+    echo "each of $ROUNDS round(s), every system had a ${WARMUP} s warm-up (discarded) and $amount measured. The whole run took ${run_seconds} s."
     echo "Pinning: $layout."
     echo
     cat "$table"
@@ -625,13 +748,21 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo "h2load (client), the proxy's processes, and the Bookstore backend (one process for every row)."
     echo "\"grpc-status 0 ✓\": an nghttp call ended with the trailer \`grpc-status: 0\` and the Bookstore client"
     echo "got the shelves before the run; during it every response carried the message, and the backend"
-    echo "served as many calls as h2load counted. \"⚠ other load N%\": processes outside the benchmark used N% of"
-    echo "the machine's CPU during that row's measurement, so its numbers are skewed."
+    echo "served as many calls as h2load counted. \"⚠ other load N%\" / \"⚠ steal N%\": processes outside the"
+    echo "benchmark / other guests of the hypervisor took N% of the machine's CPU during that measurement,"
+    echo "so its numbers are skewed."
     echo
     echo "## Details"
     echo
     for system in "${SYSTEMS[@]}"; do
-        [ -z "${DETAIL[$system]:-}" ] || echo "- ${LABEL[$system]:-$system}: ${DETAIL[$system]}"
+        lines=()
+        [ -z "${DETAIL[$system]:-}" ] || lines+=("${DETAIL[$system]}")
+        for ((r = 1; r <= ROUNDS; r++)); do
+            [ -z "${M[$system/$r.detail]:-}" ] || lines+=("${M[$system/$r.detail]}")
+        done
+        [ ${#lines[@]} -gt 0 ] || continue
+        echo "- ${LABEL[$system]:-$system}:"
+        printf '  - %s\n' "${lines[@]}"
     done
     echo
     echo "## Machine"
