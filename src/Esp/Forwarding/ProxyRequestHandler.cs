@@ -73,7 +73,7 @@ internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator a
     {
         if (CallAdmission.Check(context.Request, method) is { } refused)
             return RefuseAsync(context, refused);
-        var userInfo = identity is null ? null : UserInfoHeader.Create(identity, authenticator.UserInfoFormat);
+        var userInfo = identity is null ? null : identity.UserInfo ??= UserInfoHeader.Create(identity, authenticator.UserInfoFormat);
         return forwarder.ForwardAsync(context, method, userInfo);
     }
 

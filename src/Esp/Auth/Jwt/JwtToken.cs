@@ -37,4 +37,11 @@ internal sealed class JwtToken
     public long? ExpiresAt { get; init; }
 
     public long? NotBefore { get; init; }
+
+    /// <summary>
+    /// The X-Endpoint-API-UserInfo value made from this token, kept so that calls whose token
+    /// comes from the verified-token cache do not build it again. Computing it twice in a race
+    /// gives the same string, so no lock is needed.
+    /// </summary>
+    public string? UserInfo { get; set; }
 }
