@@ -212,7 +212,7 @@ const cases = {
     async deadline(client) {
         const before = await cancelledCount(client);
         await expectRpcError('Unary with wait_for_cancel', Status.DEADLINE_EXCEEDED,
-            unary(client, { wait_for_cancel: true }, { timeoutMs: 300 }));
+            unary(client, { wait_for_cancel: true }, { timeoutMs: 1000 }));
         await expectCancellationSeen(client, before);
     },
 

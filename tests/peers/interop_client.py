@@ -188,7 +188,7 @@ def case_error_status(echo):
 def case_deadline(echo):
     before = echo.cancelled_count()
     expect_rpc_error("Unary with wait_for_cancel", grpc.StatusCode.DEADLINE_EXCEEDED,
-                     lambda: echo.unary(pb.EchoRequest(wait_for_cancel=True), timeout=0.3))
+                     lambda: echo.unary(pb.EchoRequest(wait_for_cancel=True), timeout=1.0))
     expect_cancellation_seen(echo, before)
 
 
