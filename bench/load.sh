@@ -80,6 +80,7 @@ command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v protoc >/dev/null || need+=(protobuf-compiler)
 command -v python3 >/dev/null || need+=(python3)
 command -v taskset >/dev/null || need+=(util-linux)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
     log "installing ${need[*]}"
@@ -380,10 +381,11 @@ prepare_jwt() {
     "$ESP_BIN" keys create --email "$email" --out "$dir/keys/client.json" >/dev/null
     "$ESP_BIN" keys serve --dir "$dir/keys" --port 0 >"$dir/serve.out" 2>&1 &
     pid=$!
-    line=$(wait_for_line "$dir/serve.out" 'listening on [0-9]+' "$pid" 30)
+    PIDS+=("$pid")   # killed on exit too, should anything below fail
+    line=$(wait_for_line "$dir/serve.out" 'listening on [0-9]+' "$pid" 30) || die "esp keys serve did not start"
     port=${line##* }
     curl -sf "http://127.0.0.1:$port/robot/v1/metadata/x509/$email" >"$dir/keys.json"
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+    stop_pids "$pid"; forget "$pid"
     cat >"$dir/auth.yaml" <<YAML
 authentication:
   providers:
