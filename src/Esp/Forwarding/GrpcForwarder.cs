@@ -74,7 +74,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         catch (Exception ex)
         {
             call.BytesIn = content.BytesSent;
-            if (CallerGone(context, deadline))
+            if (CallerGone(context, deadline, content))
                 return;
             var status = deadline?.IsCancellationRequested == true
                 ? DeadlineExceeded(timeout!.Value)
@@ -112,7 +112,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             catch (Exception ex)
             {
                 call.BytesIn = content.BytesSent;
-                if (CallerGone(context, deadline))
+                if (CallerGone(context, deadline, content))
                     return;
                 var status = deadline?.IsCancellationRequested == true ? DeadlineExceeded(timeout!.Value) : BackendFailure(route, ex);
                 LogBackendFailed(logger, method.Path, route.Address, status.Code, status.Detail);
@@ -127,8 +127,8 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         }
     }
 
-    private static bool CallerGone(HttpContext context, CancellationTokenSource? deadline) =>
-        context.RequestAborted.IsCancellationRequested && deadline?.IsCancellationRequested != true;
+    private static bool CallerGone(HttpContext context, CancellationTokenSource? deadline, StreamingRequestContent content) =>
+        (context.RequestAborted.IsCancellationRequested || content.CallerFailed) && deadline?.IsCancellationRequested != true;
 
     private static bool TryGetTimeout(HttpRequest request, BackendRoute route, out TimeSpan? timeout, out Status invalid)
     {

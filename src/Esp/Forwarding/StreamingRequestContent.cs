@@ -20,6 +20,9 @@ internal sealed class StreamingRequestContent : HttpContent
         Headers.TryAddWithoutValidation(GrpcProtocol.ContentTypeHeader, contentType ?? GrpcProtocol.ContentType);
     }
 
+    /// <summary>True when reading the caller's body failed (the caller reset or dropped its stream).</summary>
+    public bool CallerFailed { get; private set; }
+
     /// <summary>Bytes sent to the backend so far.</summary>
     public long BytesSent { get; private set; }
 
@@ -33,7 +36,19 @@ internal sealed class StreamingRequestContent : HttpContent
         await stream.FlushAsync(cancellationToken);
         while (true)
         {
-            var result = await _source.ReadAsync(cancellationToken);
+            ReadResult result;
+            try
+            {
+                result = await _source.ReadAsync(cancellationToken);
+            }
+            catch (Exception)
+            {
+                // Kestrel fails the body when the caller resets its stream, a moment before
+                // RequestAborted fires (or the read is cancelled by it, or by the deadline, which
+                // the forwarder tells apart): remember it, so it is not blamed on the backend.
+                CallerFailed = true;
+                throw;
+            }
             var buffer = result.Buffer;
             try
             {
