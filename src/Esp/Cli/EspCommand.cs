@@ -13,6 +13,7 @@ internal static class EspCommand
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(Tools.KeysCommand.Create());
+        root.Subcommands.Add(Tools.ApiKeysCommand.Create());
         root.Subcommands.Add(Tools.TokenCommand.Create());
         root.Subcommands.Add(Tools.Demo.DemoCommand.Create());
         return root;

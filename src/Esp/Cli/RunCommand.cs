@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using Esp.ApiKeys;
 using Esp.Auth;
 using Esp.Auth.Keys;
 using Esp.Config;
@@ -39,12 +40,13 @@ internal static class RunCommand
         userInfoFormat.AcceptOnlyFromAmong("esp", "esp-legacy", "espv2");
         var noServiceNameAudience = new Option<bool>("--disable_jwt_audience_service_name_check") { Description = "Do not accept the service name as a JWT audience; only configured audiences." };
         var serviceAccountKey = new Option<string?>("--service_account_key") { Description = "The proxy's own service account key (Google's JSON format): it signs ID tokens for backend rules with a jwt_audience." };
+        var apiKeys = new Option<string?>("--api_keys") { Description = "The API key store (YAML; esp apikeys create makes it). Reloaded when it changes. Without it, methods that need a key refuse every call." };
         var grace = new Option<double>("--shutdown_grace_period_s") { Description = "On SIGTERM, how long calls in flight may take to finish.", DefaultValueFactory = _ => 20 };
 
         var command = new Command("run", "Runs the proxy: every call is routed by the service config and forwarded to its backend.")
         {
             serviceConfig, descriptor, serviceJson, backend, backendRoots, http2Port, httpPort, sslPort, sslCertPath,
-            listenerAddress, healthz, accessLog, logFormat, jwksCache, jwtCache, fetchTimeout, userInfoFormat, noServiceNameAudience, serviceAccountKey, grace,
+            listenerAddress, healthz, accessLog, logFormat, jwksCache, jwtCache, fetchTimeout, userInfoFormat, noServiceNameAudience, serviceAccountKey, apiKeys, grace,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -81,6 +83,15 @@ internal static class RunCommand
                 if (identity is null)
                     problems.Add($"--service_account_key: {keyProblem}");
             }
+            ApiKeyStoreOptions? keyStore = null;
+            if (result.GetValue(apiKeys) is { } storePath)
+            {
+                var read = ApiKeyStoreFile.Read(storePath);
+                if (read.Store is null)
+                    problems.AddRange(read.Errors.Select(e => $"--api_keys: {e}"));
+                else
+                    keyStore = new ApiKeyStoreOptions(storePath, read);
+            }
             if (loaded.Model is { } model && identity is null && result.GetValue(serviceAccountKey) is null)
                 problems.AddRange(MethodsNeedingIdentity(model));
             foreach (var warning in loaded.Warnings)
@@ -113,6 +124,7 @@ internal static class RunCommand
                 LogFormat = result.GetValue(logFormat) == "json" ? LogFormat.Json : LogFormat.Text,
                 ShutdownGracePeriod = TimeSpan.FromSeconds(result.GetValue(grace)),
                 ServiceAccountKey = identity,
+                ApiKeys = keyStore,
                 Auth = new AuthOptions
                 {
                     JwtCacheSize = result.GetValue(jwtCache),

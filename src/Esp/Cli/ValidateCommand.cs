@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Esp.Config;
 using Esp.Grpc;
 
@@ -93,7 +92,7 @@ internal static class ValidateCommand
             rows.Add([method.Selector, KindOf(method.Kind), AuthOf(method.Auth, model), ApiKeyOf(method), BackendOf(method.Backend),
                 DeadlineOf(method.Backend.Deadline)]);
         }
-        WriteTable(rows, output);
+        Tools.TextTable.Write(rows, output);
         output.WriteLine();
         output.WriteLine(model.MethodsByPath.Count == 1 ? "1 method" : $"{model.MethodsByPath.Count} methods");
     }
@@ -174,23 +173,4 @@ internal static class ValidateCommand
 
     private static string DeadlineOf(TimeSpan? deadline) =>
         deadline is { } value ? value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s" : "-";
-
-    /// <summary>Left-aligned columns two spaces apart; the last column is not padded.</summary>
-    private static void WriteTable(List<string[]> rows, TextWriter output)
-    {
-        var widths = new int[rows[0].Length];
-        foreach (var row in rows)
-        {
-            for (var i = 0; i < row.Length; i++)
-                widths[i] = Math.Max(widths[i], row[i].Length);
-        }
-        var line = new StringBuilder();
-        foreach (var row in rows)
-        {
-            line.Clear();
-            for (var i = 0; i < row.Length; i++)
-                line.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
-            output.WriteLine(line.ToString().TrimEnd());
-        }
-    }
 }

@@ -14,12 +14,15 @@ internal static class ConfigFileParser
     private const int MaxDepth = 32;
 
     /// <summary>The root map of the file's only document, or null when it is not one (reported).</summary>
-    public static MappingNode? Parse(string file, byte[] content, ConfigDiagnostics diagnostics)
+    public static MappingNode? Parse(string file, byte[] content, ConfigDiagnostics diagnostics) =>
+        Parse(file, content, ConfigFileKind.ServiceConfig, diagnostics);
+
+    /// <inheritdoc cref="Parse(string, byte[], ConfigDiagnostics)"/>
+    public static MappingNode? Parse(string file, byte[] content, ConfigFileKind kind, ConfigDiagnostics diagnostics)
     {
         if (LooksBinary(content))
         {
-            diagnostics.Error(SourcePosition.WholeFile(file),
-                "not a text file: a service config is YAML or JSON (a descriptor set goes in --descriptor, or first for esp validate)");
+            diagnostics.Error(SourcePosition.WholeFile(file), kind.NotText);
             return null;
         }
 
@@ -38,14 +41,14 @@ internal static class ConfigFileParser
 
         if (stream.Documents.Count == 0)
         {
-            diagnostics.Error(SourcePosition.WholeFile(file), "the file is empty; a service config starts with 'type: google.api.Service'");
+            diagnostics.Error(SourcePosition.WholeFile(file), kind.Empty);
             return null;
         }
         if (stream.Documents.Count > 1)
         {
             var second = stream.Documents[1].RootNode;
             diagnostics.Error(new SourcePosition(file, (int)second.Start.Line),
-                "a second YAML document ('---'): give each service config file one document, or pass several files");
+                kind.SecondDocument);
             return null;
         }
 
@@ -57,13 +60,12 @@ internal static class ConfigFileParser
             return map;
         if (root is ScalarNode { IsNull: true })
         {
-            diagnostics.Error(SourcePosition.WholeFile(file), "the file is empty; a service config starts with 'type: google.api.Service'");
+            diagnostics.Error(SourcePosition.WholeFile(file), kind.Empty);
             return null;
         }
         if (root is not null)
         {
-            diagnostics.Error(root.Position,
-                $"a service config is a map of sections (type, name, apis, authentication, ...), not {root.Kind}");
+            diagnostics.Error(root.Position, $"{kind.RootShape}, not {root.Kind}");
         }
         return null;
     }
@@ -112,4 +114,14 @@ internal static class ConfigFileParser
                 return null;
         }
     }
+}
+
+/// <summary>What a kind of YAML file should look like, for the parser's messages.</summary>
+internal sealed record ConfigFileKind(string NotText, string Empty, string SecondDocument, string RootShape)
+{
+    public static readonly ConfigFileKind ServiceConfig = new(
+        "not a text file: a service config is YAML or JSON (a descriptor set goes in --descriptor, or first for esp validate)",
+        "the file is empty; a service config starts with 'type: google.api.Service'",
+        "a second YAML document ('---'): give each service config file one document, or pass several files",
+        "a service config is a map of sections (type, name, apis, authentication, ...)");
 }

@@ -85,7 +85,8 @@ internal sealed class Selector
 
     public override string ToString() => Text;
 
-    private static bool IsWellFormed(string pattern)
+    /// <summary>One pattern: a method name, a name ending in <c>.*</c>, or <c>*</c>.</summary>
+    public static bool IsWellFormed(string pattern)
     {
         if (pattern == "*")
             return true;

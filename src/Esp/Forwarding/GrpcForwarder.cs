@@ -32,14 +32,14 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
     /// <summary>The access log's logger category: <c>--access_log=off</c> filters it out.</summary>
     public const string AccessLogCategory = "Esp.AccessLog";
 
-    /// <param name="userInfo">The caller's identity for the backend (<c>X-Endpoint-API-UserInfo</c>), when a JWT verified.</param>
-    public async Task ForwardAsync(HttpContext context, MethodPolicy method, string? userInfo)
+    /// <param name="caller">Who called, for the backend: the JWT's user info and the API key's consumer, when checked.</param>
+    public async Task ForwardAsync(HttpContext context, MethodPolicy method, CallerIdentity caller)
     {
         var started = Stopwatch.GetTimestamp();
         var call = new CallRecord(method.Path, method.Backend.Address);
         try
         {
-            await ForwardCoreAsync(context, method, userInfo, call);
+            await ForwardCoreAsync(context, method, caller, call);
         }
         finally
         {
@@ -48,7 +48,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         }
     }
 
-    private async Task ForwardCoreAsync(HttpContext context, MethodPolicy method, string? userInfo, CallRecord call)
+    private async Task ForwardCoreAsync(HttpContext context, MethodPolicy method, CallerIdentity caller, CallRecord call)
     {
         var route = method.Backend;
 
@@ -65,7 +65,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
 
         // (2) The request.
         var content = new StreamingRequestContent(context.Request.BodyReader, context.Request.ContentType);
-        using var request = CreateBackendRequest(context, method, content, timeout, userInfo);
+        using var request = CreateBackendRequest(context, method, content, timeout, caller);
         HttpResponseMessage response;
         try
         {
@@ -147,7 +147,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         return true;
     }
 
-    private HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, string? userInfo)
+    private HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, CallerIdentity caller)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, _targets.GetOrAdd(method, static m => new Uri(m.Backend.BaseUri, m.Path)))
         {
@@ -168,8 +168,14 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
         if (timeout is { } t)
             headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t));
-        if (userInfo is not null)
-            headers.TryAddWithoutValidation(ProxyHeaders.UserInfo, userInfo);
+        if (caller.UserInfo is not null)
+            headers.TryAddWithoutValidation(ProxyHeaders.UserInfo, caller.UserInfo);
+        if (caller.ApiKey is { } key)
+        {
+            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerType, ProxyHeaders.ServiceSpecificConsumer);
+            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerNumber, key.ConsumerNumber);
+            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerName, key.Consumer);
+        }
         if (method.Backend is { JwtAudience: { } audience, DisableAuth: false } && idTokens is not null)
         {
             // Backend authentication: the proxy speaks for itself; the caller's credential moves aside.

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Esp.ApiKeys;
 using Esp.Auth;
 using Esp.Auth.Jwt;
 using Esp.Config;
@@ -15,7 +15,7 @@ namespace Esp.Forwarding;
 /// headers removed, the path routed to a configured method (unknown methods are never
 /// forwarded), protocol mismatches answered clearly, and calls handed to the forwarder.
 /// </summary>
-internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator authenticator, GrpcForwarder forwarder, string? healthzPath, ILogger logger)
+internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator authenticator, ApiKeyChecker apiKeys, GrpcForwarder forwarder, string? healthzPath, ILogger logger)
 {
     private readonly string? _healthzPath = healthzPath is null ? null : "/" + healthzPath.TrimStart('/');
 
@@ -27,60 +27,61 @@ internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator a
             return WriteHealthyAsync(context);
 
         // Only the proxy may tell the backend who called.
-        request.Headers.Remove(ProxyHeaders.UserInfo);
-        request.Headers.Remove(ProxyHeaders.ForwardedAuthorization);
+        ProxyHeaders.RemoveProxyOwned(request.Headers);
 
         var isGrpc = GrpcProtocol.IsGrpcContentType(request.ContentType);
         if (!model.MethodsByPath.TryGetValue(path, out var method))
         {
             var notDefined = new Status(StatusCode.Unimplemented, $"The current request is not defined by this API: {path} is not a method of {model.Name}.");
             if (!isGrpc)
-                return WriteJsonErrorAsync(context, StatusCodes.Status404NotFound, notDefined with { Code = StatusCode.NotFound });
+                return new CallRefusal(notDefined with { Code = StatusCode.NotFound }, RefusalSource.Internal).WriteAsync(context, grpc: false);
             if (!HttpProtocol.IsHttp2(request.Protocol))
                 return RequireHttp2Async(context);
-            GrpcResponses.SetTrailersOnly(context.Response, notDefined, null);
-            return context.Response.CompleteAsync();
+            return new CallRefusal(notDefined, RefusalSource.Internal).WriteAsync(context, grpc: true);
         }
-        if (!isGrpc)
+        if (isGrpc)
         {
-            return WriteJsonErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, new Status(StatusCode.InvalidArgument,
-                $"{method.Selector} is a gRPC method: send it as application/grpc over HTTP/2 (HTTP/JSON transcoding is not supported yet)."));
+            if (!HttpProtocol.IsHttp2(request.Protocol))
+                return RequireHttp2Async(context);
+            if (!HttpMethods.IsPost(request.Method))
+            {
+                return GrpcResponses.WriteProtocolErrorAsync(context, StatusCodes.Status405MethodNotAllowed,
+                    new Status(StatusCode.Internal, $"gRPC requires POST, but this request is {request.Method}."));
+            }
         }
-        if (!HttpProtocol.IsHttp2(request.Protocol))
-            return RequireHttp2Async(context);
-        if (!HttpMethods.IsPost(request.Method))
-        {
-            return GrpcResponses.WriteProtocolErrorAsync(context, StatusCodes.Status405MethodNotAllowed,
-                new Status(StatusCode.Internal, $"gRPC requires POST, but this request is {request.Method}."));
-        }
-        return method.Auth is null ? AdmitAsync(context, method, null) : AuthenticateAsync(context, method);
+        // HTTP callers are checked too, so that they learn about their credentials (401, 403, 400)
+        // before being told the method only speaks gRPC.
+        return method.Auth is null ? AdmitAsync(context, method, isGrpc, null) : AuthenticateAsync(context, method, isGrpc);
     }
 
     /// <summary>JWTs first (ESP's order), then API keys, then the backend.</summary>
-    private async Task AuthenticateAsync(HttpContext context, MethodPolicy method)
+    private async Task AuthenticateAsync(HttpContext context, MethodPolicy method, bool isGrpc)
     {
         var result = await authenticator.AuthenticateAsync(context.Request, method, model.Providers, context.RequestAborted);
         if (result.Failure is { } failure)
         {
             AuthLog.Refused(logger, method.Path, failure.Code, failure.Reason);
-            await RefuseAsync(context, failure.ToStatus());
+            // RFC 6750 §3: no error code when the request carried no credential at all.
+            var challenge = failure == AuthFailure.Missing ? "Bearer" : "Bearer error=\"invalid_token\"";
+            await new CallRefusal(failure.ToStatus(), RefusalSource.Auth, challenge).WriteAsync(context, isGrpc);
             return;
         }
-        await AdmitAsync(context, method, result.Identity);
+        await AdmitAsync(context, method, isGrpc, result.Identity);
     }
 
-    private Task AdmitAsync(HttpContext context, MethodPolicy method, JwtToken? identity)
+    private Task AdmitAsync(HttpContext context, MethodPolicy method, bool isGrpc, JwtToken? identity)
     {
-        if (CallAdmission.Check(context.Request, method) is { } refused)
-            return RefuseAsync(context, refused);
+        var apiKey = apiKeys.Check(context.Request, method);
+        if (apiKey.Refusal is { } refused)
+            return new CallRefusal(refused, RefusalSource.ServiceControl).WriteAsync(context, isGrpc);
+        if (!isGrpc)
+        {
+            return new CallRefusal(new Status(StatusCode.InvalidArgument,
+                $"{method.Selector} is a gRPC method: send it as application/grpc over HTTP/2 (HTTP/JSON transcoding is not supported yet)."),
+                RefusalSource.Internal).WriteAsync(context, grpc: false, StatusCodes.Status415UnsupportedMediaType);
+        }
         var userInfo = identity is null ? null : identity.UserInfo ??= UserInfoHeader.Create(identity, authenticator.UserInfoFormat);
-        return forwarder.ForwardAsync(context, method, userInfo);
-    }
-
-    private static Task RefuseAsync(HttpContext context, Status status)
-    {
-        GrpcResponses.SetTrailersOnly(context.Response, status, null);
-        return context.Response.CompleteAsync();
+        return forwarder.ForwardAsync(context, method, new CallerIdentity(userInfo, apiKey.Key));
     }
 
     private static Task RequireHttp2Async(HttpContext context) =>
@@ -93,20 +94,4 @@ internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator a
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync("ok\n", context.RequestAborted);
     }
-
-    /// <summary>HTTP callers get ESP's JSON error body: <c>{"code": N, "message": "..."}</c>.</summary>
-    internal static Task WriteJsonErrorAsync(HttpContext context, int httpStatus, Status status)
-    {
-        var response = context.Response;
-        response.StatusCode = httpStatus;
-        response.ContentType = "application/json";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new JsonError((int)status.Code, status.Detail), JsonErrorContext.Default.JsonError);
-        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
-    }
 }
-
-internal sealed record JsonError(int Code, string Message);
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonError))]
-internal sealed partial class JsonErrorContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Esp.ApiKeys;
 using Esp.Auth;
 using Esp.Config;
 using Esp.Forwarding;
@@ -26,17 +27,22 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     private readonly HttpMessageInvoker _keyClient;
 
-    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners, JwtAuthenticator authenticator, HttpMessageInvoker keyClient)
+    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners, JwtAuthenticator authenticator,
+        HttpMessageInvoker keyClient, ReloadingApiKeyStore? apiKeys)
     {
         _app = app;
         _backends = backends;
         _listeners = listeners;
         Authenticator = authenticator;
         _keyClient = keyClient;
+        ApiKeys = apiKeys;
     }
 
     /// <summary>The JWT checks, with their key sources and token cache (tests look inside).</summary>
     internal JwtAuthenticator Authenticator { get; }
+
+    /// <summary>The key store of <c>--api_keys</c>, when given (tests wait for its reloads).</summary>
+    internal ReloadingApiKeyStore? ApiKeys { get; }
 
     /// <summary>The bound port of each listener (<c>http2</c>, <c>ssl</c>, <c>http</c>), port 0 resolved.</summary>
     public IReadOnlyDictionary<string, int> Ports =>
@@ -91,13 +97,19 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         LogServing(logger, model.Name, model.ConfigId, model.MethodsByPath.Count, model.DefaultBackend.Address);
         var keyClient = new HttpMessageInvoker(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = options.Auth.KeyFetchTimeout });
         var authenticator = new JwtAuthenticator(model, options.Auth, keyClient, time ?? TimeProvider.System, loggers.CreateLogger("Esp.Auth"));
-        var handler = new ProxyRequestHandler(model, authenticator, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath, loggers.CreateLogger("Esp.Auth"));
+        var keysLogger = loggers.CreateLogger("Esp.ApiKeys");
+        var apiKeys = options.ApiKeys is { } store ? new ReloadingApiKeyStore(store.Path, store.Initial, time ?? TimeProvider.System, keysLogger) : null;
+        var checker = new ApiKeyChecker(apiKeys, model.Name, time ?? TimeProvider.System, keysLogger);
+        var handler = new ProxyRequestHandler(model, authenticator, checker, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath, loggers.CreateLogger("Esp.Auth"));
         app.Run(handler.HandleAsync);
         await app.StartAsync();
 
         authenticator.Prefetch();
-        WarnAboutClosedMethods(logger, model);
-        return new ProxyHost(app, backends, listeners, authenticator, keyClient);
+        if (apiKeys is null)
+            WarnAboutClosedMethods(logger, model);
+        else
+            WarnAboutUnmatchedKeySelectors(keysLogger, model, apiKeys.Current);
+        return new ProxyHost(app, backends, listeners, authenticator, keyClient, apiKeys);
 
         void Add(ListenOptions listen, string name, HttpProtocols protocols)
         {
@@ -116,6 +128,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         _backends.Dispose();
         Authenticator.Dispose();
         _keyClient.Dispose();
+        ApiKeys?.Dispose();
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, ProxyOptions options)
@@ -143,13 +156,29 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     private static void WarnAboutClosedMethods(ILogger logger, ServiceModel model)
     {
-        var keyed = model.MethodsByPath.Values.Where(CallAdmission.NeedsApiKey).Select(m => m.Selector).Order().ToList();
+        var keyed = model.MethodsByPath.Values.Where(ApiKeyChecker.NeedsApiKey).Select(m => m.Selector).Order(StringComparer.Ordinal).ToList();
         if (keyed.Count > 0)
             LogApiKeyMethodsClosed(logger, keyed.Count, string.Join(", ", keyed));
     }
 
-    [LoggerMessage(3, LogLevel.Warning, "{Count} methods require an API key and no key store is configured: their calls are refused. To open a method, give it `allow_unregistered_calls: true` in usage.rules: {Methods}", EventName = "ApiKeyMethodsClosed")]
+    /// <summary>A key restricted to methods this service does not have is a typo (or a key for another service).</summary>
+    private static void WarnAboutUnmatchedKeySelectors(ILogger logger, ServiceModel model, ApiKeyStore store)
+    {
+        foreach (var key in store.Keys.Where(k => k.Selectors.Count > 0))
+        {
+            var unmatched = key.Selectors.Where(pattern => !model.MethodsByPath.Values.Any(m => Config.Selector.PatternMatches(pattern, m.Selector))).ToList();
+            if (unmatched.Count > 0)
+                LogKeySelectorsUnmatched(logger, key.Id, key.Consumer, string.Join(", ", unmatched), model.Name);
+        }
+    }
+
+    [LoggerMessage(3, LogLevel.Warning, "{Count} methods require an API key and no key store is configured, so their calls are refused: {Methods}. " +
+        "Create a store with `esp apikeys create --store keys.yaml --consumer NAME` and start with --api_keys=keys.yaml, " +
+        "or open a method with `allow_unregistered_calls: true` in usage.rules", EventName = "ApiKeyMethodsClosed")]
     private static partial void LogApiKeyMethodsClosed(ILogger logger, int count, string methods);
+
+    [LoggerMessage(4, LogLevel.Warning, "API key {KeyId} of consumer {Consumer} is restricted to {Selectors}, which match no method of {Service}", EventName = "ApiKeySelectorsUnmatched")]
+    private static partial void LogKeySelectorsUnmatched(ILogger logger, string keyId, string consumer, string selectors, string service);
 
     [LoggerMessage(1, LogLevel.Information, "Serving {Service} (config {ConfigId}): {MethodCount} methods, default backend {Backend}", EventName = "Serving")]
     private static partial void LogServing(ILogger logger, string service, string configId, int methodCount, string backend);

@@ -43,6 +43,9 @@ internal sealed record ProxyOptions
     /// <summary><c>--service_account_key</c>: the proxy's own identity, for ID tokens to backends with a <c>jwt_audience</c>.</summary>
     public ServiceAccountKey? ServiceAccountKey { get; init; }
 
+    /// <summary><c>--api_keys=FILE</c>: the key store, as read at start (the proxy then reloads it on change).</summary>
+    public ApiKeyStoreOptions? ApiKeys { get; init; }
+
     /// <summary>How long calls in flight may take to finish after SIGTERM.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(20);
 }
@@ -52,3 +55,6 @@ internal enum LogFormat
     Text,
     Json,
 }
+
+/// <summary>The key store's file and its first, valid, version.</summary>
+internal sealed record ApiKeyStoreOptions(string Path, Esp.ApiKeys.ApiKeyStoreReadResult Initial);
