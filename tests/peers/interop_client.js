@@ -2,10 +2,12 @@
 // Interop test client on @grpc/grpc-js: runs one case against an esp.interop.Echo server.
 //
 // Usage: node interop_client.js --target HOST:PORT --case NAME
-//            [--auth_token TOKEN] [--metadata KEY=VALUE ...]
+//            [--auth_token TOKEN] [--metadata KEY=VALUE ...] [--query NAME=VALUE ...]
 //
 // Prints "PASS NAME" and exits 0, or prints "FAIL NAME: ..." and exits 1.
-// --auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call.
+// --auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call;
+// the --query entries go, percent-encoded, into every call's :path as a query string
+// (/esp.interop.Echo/Unary?key=VALUE), the way an API key can be sent in a URL.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -25,7 +27,24 @@ const packageDefinition = protoLoader.loadSync(
     path.join(__dirname, '..', 'protos', 'interop.proto'),
     // Field names as in the proto, int64 as Number, absent fields as their defaults.
     { keepCase: true, longs: Number, defaults: true });
-const EchoClient = grpc.loadPackageDefinition(packageDefinition).esp.interop.Echo;
+const EchoService = grpc.loadPackageDefinition(packageDefinition).esp.interop.Echo.service;
+
+// "?a=1&b=x%20y" from --query, or "": appended to every call's path. grpc-js sends a method's
+// path as the :path header exactly as given, but takes it from the service definition (an
+// interceptor cannot change it), so the client class is made from a copy with longer paths.
+let query = '';
+let EchoClient = grpc.makeGenericClientConstructor(EchoService, 'Echo');
+
+function withQuery(methodPath) {
+    return methodPath + query;
+}
+
+// Every character but A-Z a-z 0-9 - . _ ~ percent-encoded (RFC 3986); encodeURIComponent leaves
+// ! ' ( ) * alone.
+function percentEncode(text) {
+    return encodeURIComponent(text).replace(/[!'()*]/g,
+        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 
 class CaseFailed extends Error {}
 
@@ -276,7 +295,7 @@ const cases = {
     async unimplemented(client) {
         const identity = (bytes) => bytes; // raw bytes in and out
         const call = new Promise((resolve, reject) => {
-            client.makeUnaryRequest('/esp.interop.Echo/NoSuchMethod', identity, identity,
+            client.makeUnaryRequest(withQuery('/esp.interop.Echo/NoSuchMethod'), identity, identity,
                 Buffer.from([1, 2]), callOptions(), settle(resolve, reject));
         });
         await expectRpcError('NoSuchMethod', Status.UNIMPLEMENTED, call);
@@ -349,7 +368,7 @@ function makeClient(target, options = {}) {
 }
 
 function parseArgs(argv) {
-    const args = { metadata: [] };
+    const args = { metadata: [], query: [] };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
         if (value === undefined) return null;
@@ -357,6 +376,10 @@ function parseArgs(argv) {
             const separator = value.indexOf('=');
             if (separator <= 0) return null;
             args.metadata.push([value.slice(0, separator).toLowerCase(), value.slice(separator + 1)]);
+        } else if (flag === '--query') {
+            const separator = value.indexOf('=');
+            if (separator <= 0) return null;
+            args.query.push([value.slice(0, separator), value.slice(separator + 1)]);
         } else if (['--target', '--case', '--auth_token'].includes(flag)) {
             args[flag.slice(2)] = value;
         } else {
@@ -378,11 +401,16 @@ async function main() {
     const args = parseArgs(process.argv.slice(2));
     if (!args || !Object.hasOwn(cases, args.case)) {
         console.error('usage: node interop_client.js --target HOST:PORT --case NAME ' +
-            '[--auth_token TOKEN] [--metadata KEY=VALUE ...]\n' +
+            '[--auth_token TOKEN] [--metadata KEY=VALUE ...] [--query NAME=VALUE ...]\n' +
             `cases: ${Object.keys(cases).join(' ')}`);
         return 2;
     }
     extraMetadata.push(...args.metadata);
+    if (args.query.length > 0) {
+        query = '?' + args.query.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
+        EchoClient = grpc.makeGenericClientConstructor(Object.fromEntries(Object.entries(EchoService)
+            .map(([name, method]) => [name, { ...method, path: withQuery(method.path) }])), 'Echo');
+    }
     if (args.auth_token !== undefined) extraMetadata.push(['authorization', `Bearer ${args.auth_token}`]);
     const client = makeClient(args.target);
     try {

@@ -2,10 +2,12 @@
 """Interop test client on Python grpcio: runs one case against an esp.interop.Echo server.
 
 Usage: /usr/bin/python3 interop_client.py --target HOST:PORT --case NAME
-           [--auth_token TOKEN] [--metadata KEY=VALUE ...]
+           [--auth_token TOKEN] [--metadata KEY=VALUE ...] [--query NAME=VALUE ...]
 
 Prints "PASS NAME" and exits 0, or prints "FAIL NAME: ..." and exits 1.
---auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call.
+--auth_token sends "authorization: Bearer TOKEN" and each --metadata its entry with every call;
+the --query entries go, percent-encoded, into every call's :path as a query string
+(/esp.interop.Echo/Unary?key=VALUE), the way an API key can be sent in a URL.
 """
 import argparse
 import collections
@@ -13,6 +15,7 @@ import json
 import os
 import queue
 import sys
+import urllib.parse
 
 import grpc
 
@@ -296,15 +299,17 @@ class _CallDetails(collections.namedtuple(
     pass
 
 
-class AddMetadata(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
-    """Adds the --auth_token and --metadata entries to every call."""
+class AddToEveryCall(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                     grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the --auth_token and --metadata entries to every call, and the --query string to
+    its method (grpcio sends the method as the :path header exactly as given)."""
 
-    def __init__(self, entries):
+    def __init__(self, entries, query):
         self._entries = entries
+        self._query = query
 
     def _details(self, details):
-        return _CallDetails(details.method, details.timeout,
+        return _CallDetails(details.method + self._query, details.timeout,
                             list(details.metadata or ()) + self._entries, details.credentials,
                             details.wait_for_ready, details.compression)
 
@@ -328,6 +333,22 @@ def metadata_entry(text):
     return key.lower(), value
 
 
+def query_entry(text):
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def query_string(entries):
+    """"?a=1&b=x%20y" for the entries, every character but A-Z a-z 0-9 - . _ ~ percent-encoded
+    (RFC 3986), or "" for none."""
+    if not entries:
+        return ""
+    return "?" + "&".join(f"{urllib.parse.quote(name, safe='')}={urllib.parse.quote(value, safe='')}"
+                          for name, value in entries)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", required=True, help="HOST:PORT of the server")
@@ -337,7 +358,11 @@ def main():
     parser.add_argument("--auth_token", help="send authorization: Bearer TOKEN with every call")
     parser.add_argument("--metadata", type=metadata_entry, action="append", default=[],
                         metavar="KEY=VALUE", help="send this metadata entry with every call")
+    parser.add_argument("--query", type=query_entry, action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="append NAME=VALUE (percent-encoded) to every call's path as a query string")
     args = parser.parse_args()
+    query = query_string(args.query)
     entries = list(args.metadata)
     if args.auth_token is not None:
         entries.append(("authorization", "Bearer " + args.auth_token))
@@ -353,7 +378,8 @@ def main():
     else:
         channel = grpc.insecure_channel(args.target, options=options)
     with channel:
-        calls = grpc.intercept_channel(channel, AddMetadata(entries)) if entries else channel
+        calls = (grpc.intercept_channel(channel, AddToEveryCall(entries, query))
+                 if entries or query else channel)
         try:
             CASES[args.case](Echo(calls))
         except CaseFailed as failure:

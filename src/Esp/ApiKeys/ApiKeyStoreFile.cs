@@ -25,7 +25,7 @@ internal static partial class ApiKeyStoreFile
 {
     private static readonly ConfigFileKind Kind = new(
         "not a text file: an API key store is YAML (esp apikeys create writes one)",
-        "the file is empty; an API key store is a map with a 'keys:' list",
+        "the file is empty; an API key store is a map with a 'keys:' list ('keys: []' for none)",
         "a second YAML document ('---'): an API key store is one document",
         "an API key store is a map with a 'keys:' list");
 
@@ -58,10 +58,9 @@ internal static partial class ApiKeyStoreFile
 
     public static ApiKeyStoreReadResult Parse(string path, byte[] content)
     {
+        // A file without 'keys:' (empty, or comments only) is refused rather than read as "no keys": it is
+        // what a reload sees while an editor rewrites the file in place, and it would refuse every caller.
         var contentHash = SHA256.HashData(content);
-        if (IsBlank(content))
-            return new ApiKeyStoreReadResult(ApiKeyStore.Empty, [], contentHash);
-
         var diagnostics = new ConfigDiagnostics();
         var root = ConfigFileParser.Parse(path, content, Kind, diagnostics);
         var records = new List<ApiKeyRecord>();
@@ -83,7 +82,7 @@ internal static partial class ApiKeyStoreFile
             }
         }
         return diagnostics.HasErrors
-            ? new ApiKeyStoreReadResult(null, diagnostics.Errors, contentHash)
+            ? new ApiKeyStoreReadResult(null, [.. diagnostics.Errors.OrderBy(e => e.Line)], contentHash)
             : new ApiKeyStoreReadResult(new ApiKeyStore(records), [], contentHash);
     }
 
@@ -106,7 +105,7 @@ internal static partial class ApiKeyStoreFile
             hash = Convert.FromHexString(hashText);
 
         var created = Timestamp(key, "created");
-        if (created is null && !key.IsInvalid("created"))
+        if (!key.Has("created"))
             key.Error("created", $"{key.PathOf("created")} is missing: when the key was made (RFC 3339, e.g. 2026-11-22T03:10:00Z)");
         var expires = Timestamp(key, "expires");
 
@@ -161,17 +160,6 @@ internal static partial class ApiKeyStoreFile
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")]
     private static partial Regex ConsumerName();
-
-    private static bool IsBlank(byte[] content)
-    {
-        foreach (var line in Encoding.UTF8.GetString(content).Split('\n'))
-        {
-            var trimmed = line.Trim();
-            if (trimmed.Length > 0 && trimmed[0] != '#' && trimmed != "\uFEFF")
-                return false;
-        }
-        return true;
-    }
 
     /// <summary>The file's text for a list of keys.</summary>
     public static string Format(IReadOnlyList<ApiKeyRecord> keys)

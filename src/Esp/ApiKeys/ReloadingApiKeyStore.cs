@@ -24,7 +24,8 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
     private byte[] _contentHash;
     private (long Length, DateTime Written) _signature;
 
-    public ReloadingApiKeyStore(string path, ApiKeyStoreReadResult initial, TimeProvider time, ILogger logger)
+    /// <param name="watch">False: notice changes only by checking every few seconds (as when the file cannot be watched).</param>
+    public ReloadingApiKeyStore(string path, ApiKeyStoreReadResult initial, TimeProvider time, ILogger logger, bool watch = true)
     {
         _path = Path.GetFullPath(path);
         _time = time;
@@ -35,6 +36,9 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
         LogLoaded(_logger, _path, _current.CountActive(time.GetUtcNow()), _current.Keys.Select(k => k.Consumer).Distinct().Count(), _current.Keys.Count);
 
         _reloads = Task.Run(ReloadOnChangesAsync);
+        _poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
+        if (!watch)
+            return;
         try
         {
             _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
@@ -54,7 +58,6 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
             _watcher?.Dispose();
             _watcher = null;
         }
-        _poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
     }
 
     public ApiKeyStore Current => Volatile.Read(ref _current);
@@ -99,7 +102,10 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
         }
         var read = ApiKeyStoreFile.Read(_path);
         if (read.ContentHash.AsSpan().SequenceEqual(_contentHash))
+        {
+            LogUnchanged(_logger, _path);
             return;
+        }
         _contentHash = read.ContentHash;
         if (read.Store is { } store)
         {
@@ -140,6 +146,9 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
 
     [LoggerMessage(24, LogLevel.Warning, "API key store {Path}: cannot watch the file ({Problem}); changes are noticed by checking it every 5 s", EventName = "ApiKeyStoreUnwatched")]
     private static partial void LogWatchUnavailable(ILogger logger, string path, string problem);
+
+    [LoggerMessage(26, LogLevel.Debug, "API key store {Path} was touched but its content is unchanged", EventName = "ApiKeyStoreUnchanged")]
+    private static partial void LogUnchanged(ILogger logger, string path);
 
     [LoggerMessage(25, LogLevel.Error, "API key store {Path}: reloading failed ({Problem}); still using the last good version", EventName = "ApiKeyStoreReloadFailed")]
     private static partial void LogReloadFailed(ILogger logger, string path, string problem);
