@@ -90,18 +90,18 @@ internal static partial class ApiKeyStoreFile
     {
         var errors = key.Diagnostics.Errors.Count;
         var consumer = key.String("consumer");
-        if (consumer is null)
+        if (!key.Has("consumer"))
             key.Error("consumer", $"{key.PathOf("consumer")} is missing: who calls with this key");
-        else if (ConsumerProblem(consumer) is { } problem)
+        else if (consumer is not null && ConsumerProblem(consumer) is { } problem)
             key.Error("consumer", $"{key.PathOf("consumer")} {problem}");
 
         var hashText = key.String("sha256");
         byte[]? hash = null;
-        if (hashText is null)
+        if (!key.Has("sha256"))
             key.Error("sha256", $"{key.PathOf("sha256")} is missing: the SHA-256 of the key, 64 hex digits (esp apikeys create writes it)");
-        else if (hashText.Length != 64 || !hashText.All(char.IsAsciiHexDigit))
+        else if (hashText is not null && (hashText.Length != 64 || !hashText.All(char.IsAsciiHexDigit)))
             key.Error("sha256", $"{key.PathOf("sha256")} must be 64 hex digits (the SHA-256 of the key), not {hashText.Length} characters");
-        else
+        else if (hashText is not null)
             hash = Convert.FromHexString(hashText);
 
         var created = Timestamp(key, "created");

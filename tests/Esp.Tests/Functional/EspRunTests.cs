@@ -52,6 +52,37 @@ public sealed class EspRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_BrokenApiKeyStore_ExitCode2ListingEveryProblemWithConfigErrors()
+    {
+        var config = await WriteConfigAsync(TestConfigs.OpenEcho);
+        var store = Path.Combine(_directory, "keys.yaml");
+        await File.WriteAllTextAsync(store, "keys:\n  - consumer: a b\n    created: soon\n");
+
+        var (exitCode, output) = await PeerProcess.RunAsync("dotnet", [Esp, "run", $"--service_config={config}",
+            "--descriptor", ProtocDescriptors.Interop, "--backend=grpc://127.0.0.1:1", "--http2_port=0", $"--api_keys={store}", "--jwt_cache_size=-1"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("cannot start: 4 configuration errors", output, StringComparison.Ordinal);
+        Assert.Contains("--jwt_cache_size must be 0 (off) or positive.", output, StringComparison.Ordinal);
+        Assert.Contains($"--api_keys: {store}:2: keys[0].consumer 'a b' is not a valid consumer name", output, StringComparison.Ordinal);
+        Assert.Contains($"--api_keys: {store}:2: keys[0].sha256 is missing", output, StringComparison.Ordinal);
+        Assert.Contains($"--api_keys: {store}:3: keys[0].created 'soon' is not a timestamp", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingApiKeyStore_ExitCode2SayingHowToCreateIt()
+    {
+        var config = await WriteConfigAsync(TestConfigs.OpenEcho);
+        var store = Path.Combine(_directory, "none.yaml");
+
+        var (exitCode, output) = await PeerProcess.RunAsync("dotnet", [Esp, "run", $"--service_config={config}",
+            "--descriptor", ProtocDescriptors.Interop, "--backend=grpc://127.0.0.1:1", "--http2_port=0", $"--api_keys={store}"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"--api_keys: {store}: does not exist: create it with esp apikeys create --store {store} --consumer NAME", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_SigTerm_StopsAcceptingLetsCallInFlightFinishExitsZero()
     {
         var config = await WriteConfigAsync(TestConfigs.OpenEcho);

@@ -24,6 +24,9 @@ internal sealed class TestProxy : IAsyncDisposable
 
     public Uri Address => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>The key store of <see cref="ProxyOptions.ApiKeys"/>, when given.</summary>
+    internal Esp.ApiKeys.ReloadingApiKeyStore? ApiKeys => _host.ApiKeys;
+
     public string Target => $"127.0.0.1:{Port}";
 
     public static async Task<TestProxy> StartAsync(string serviceConfigYaml, string descriptorPath, string backend,
