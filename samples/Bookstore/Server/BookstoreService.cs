@@ -81,6 +81,8 @@ internal sealed partial class BookstoreService(ShelfStore store, ILogger logger)
 
     private void LogCaller(ServerCallContext context)
     {
+        if (context.RequestHeaders.GetValue(ConsumerNameHeader) is { } consumer)
+            LogConsumer(logger, context.Method, consumer);
         var userInfo = context.RequestHeaders.GetValue(UserInfo.HeaderName);
         if (userInfo is null)
         {
@@ -89,6 +91,12 @@ internal sealed partial class BookstoreService(ShelfStore store, ILogger logger)
         }
         LogAuthenticatedCall(logger, context.Method, UserInfo.Decode(userInfo));
     }
+
+    /// <summary>The API key's consumer, which the proxy names when the method needed a key.</summary>
+    private const string ConsumerNameHeader = "x-endpoint-api-consumer-name";
+
+    [LoggerMessage(3, LogLevel.Information, "{Method}: API consumer {Consumer}")]
+    private static partial void LogConsumer(ILogger logger, string method, string consumer);
 
     [LoggerMessage(1, LogLevel.Information, "{Method}: called without X-Endpoint-API-UserInfo")]
     private static partial void LogAnonymousCall(ILogger logger, string method);

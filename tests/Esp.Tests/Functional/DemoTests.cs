@@ -18,6 +18,9 @@ public sealed class DemoTests
         Assert.Contains("JWT validation failed: Jwt is missing", output, StringComparison.Ordinal);
         Assert.Contains("JWT validation failed: Jwt issuer is not configured", output, StringComparison.Ordinal);
         Assert.Contains("\"id\": \"bookstore-client@demo-consumer.iam.gserviceaccount.com\"", output, StringComparison.Ordinal);
+        Assert.Contains("✓ the call with the key creates the shelf", output, StringComparison.Ordinal);
+        Assert.Contains("✓ the backend learned the consumer (X-Endpoint-API-Consumer-Name)", output, StringComparison.Ordinal);
+        Assert.Contains("InvalidArgument: API key not valid. Please pass a valid API key.", output, StringComparison.Ordinal);
         Assert.Contains("Every step behaved as the walkthrough says.", output, StringComparison.Ordinal);
         Assert.DoesNotContain("✗", output, StringComparison.Ordinal);
     }

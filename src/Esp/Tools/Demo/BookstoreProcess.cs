@@ -13,6 +13,7 @@ internal sealed partial class BookstoreProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(string Text, TaskCompletionSource<string> Seen)> _waiters = [];
 
     private BookstoreProcess(Process process)
     {
@@ -91,12 +92,45 @@ internal sealed partial class BookstoreProcess : IAsyncDisposable
         return Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
     }
 
+    /// <summary>
+    /// Waits (bounded) until the server has logged a line containing <paramref name="text"/>: its output reaches
+    /// us through a pipe, possibly after the client it answered has already exited.
+    /// </summary>
+    public async Task<string?> WaitForLogLineAsync(string text, CancellationToken cancellationToken)
+    {
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_log)
+        {
+            if (FindLine(_log.ToString(), text) is { } line)
+                return line;
+            _waiters.Add((text, seen));
+        }
+        try
+        {
+            return await seen.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FindLine(string log, string text) =>
+        log.Split('\n').Select(l => l.TrimEnd()).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+
     private void OnLine(string? line)
     {
         if (line is null)
             return;
         lock (_log)
+        {
             _log.AppendLine(line);
+            foreach (var waiter in _waiters.Where(w => line.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                waiter.Seen.TrySetResult(line);
+                _waiters.Remove(waiter);
+            }
+        }
         if (ListeningLine().Match(line) is { Success: true } match)
             _port.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
     }

@@ -49,7 +49,7 @@ internal sealed class Walkthrough(TextWriter output, bool keepDirectory) : IAsyn
         var bookstore = BookstoreProcess.FindProgram()
             ?? throw new InvalidOperationException("the Bookstore sample is not built: run the demo through ./esp, which builds it.");
         var descriptor = Path.Combine(Path.GetDirectoryName(bookstore)!, "api_descriptor.pb");
-        var sampleConfig = FindSampleConfig();
+        var sampleConfig = FindSampleConfig("api_config_auth.yaml");
 
         Step("Create a service account key for the consumer (the Cloud console's 'Create key', JSON)");
         var keys = Directory.CreateDirectory(Path.Combine(_directory, "keys")).FullName;
@@ -120,23 +120,76 @@ internal sealed class Walkthrough(TextWriter output, bool keepDirectory) : IAsyn
             "the other account's token is refused: its issuer is not configured");
 
         Step("What the backend learned about the caller: X-Endpoint-API-UserInfo, from the Bookstore's log");
-        var userInfo = backend.Log.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("X-Endpoint-API-UserInfo = ", StringComparison.Ordinal));
+        var userInfo = await backend.WaitForLogLineAsync("X-Endpoint-API-UserInfo = ", cancellationToken);
         var json = userInfo?[(userInfo.IndexOf("X-Endpoint-API-UserInfo = ", StringComparison.Ordinal) + "X-Endpoint-API-UserInfo = ".Length)..];
         if (json is not null)
             Say(Pretty(json));
         Check(json is not null && json.Contains($"\"id\":\"{ConsumerEmail}\"", StringComparison.Ordinal), "the backend received the caller's identity");
         Check(backend.Log.Split('\n').Count(l => l.Contains("ListShelves", StringComparison.Ordinal)) == 1, "the refused calls never reached the backend");
+
+        await ApiKeysAsync(bookstore, descriptor, backend, cancellationToken);
     }
 
-    private static string FindSampleConfig()
+    /// <summary>Beyond the seeds: the sample's api_config.yaml, whose methods other than ListShelves need an API key.</summary>
+    private async Task ApiKeysAsync(string bookstore, string descriptor, BookstoreProcess backend, CancellationToken cancellationToken)
+    {
+        var store = Path.Combine(_directory, "keys.yaml");
+        Step("Beyond the seeds, API keys: create a key for a consumer (esp apikeys create --store keys.yaml --consumer bookstore-web)");
+        var created = new StringWriter();
+        var exitCode = await EspCommand.Create().Parse(["apikeys", "create", "--store", store, "--consumer", "bookstore-web"]).InvokeAsync(new() { Output = created, Error = created }, cancellationToken);
+        var key = created.ToString().TrimEnd().Split('\n')[^1].Trim();
+        Say(created.ToString().TrimEnd().Replace(key, key[..8] + "...", StringComparison.Ordinal));
+        Check(exitCode == 0 && key.StartsWith(ApiKeys.ApiKeySecrets.Prefix, StringComparison.Ordinal), "the key is printed once; keys.yaml holds only its SHA-256");
+
+        Step("Start a proxy with the sample's api_config.yaml (only ListShelves is open) and --api_keys=keys.yaml");
+        var loaded = ServiceConfigLoader.Load(new ConfigSources { ServiceConfigPaths = [FindSampleConfig("api_config.yaml")], DescriptorPath = descriptor, DefaultBackend = $"grpc://127.0.0.1:{backend.Port}" });
+        if (!loaded.Succeeded)
+            throw new InvalidOperationException("api_config.yaml does not load: " + string.Join("; ", loaded.Errors));
+        var proxy = Track(await ProxyHost.StartAsync(new ProxyOptions
+        {
+            Http2Port = 0,
+            ListenerAddress = IPAddress.Loopback,
+            ApiKeys = new ApiKeyStoreOptions(store, ApiKeys.ApiKeyStoreFile.Read(store)),
+        }, loaded.Model, Quiet));
+        var port = proxy.Ports["http2"].ToString(CultureInfo.InvariantCulture);
+        Say(proxy.ListeningLine);
+
+        Step("Call CreateShelf without a key (bookstore client --call CreateShelf --theme Poetry)");
+        string[] createShelf = ["--host", "127.0.0.1", "--port", port, "--call", "CreateShelf", "--theme", "Poetry"];
+        var withoutKey = await BookstoreProcess.RunClientAsync(bookstore, createShelf, cancellationToken);
+        Say(withoutKey.Output);
+        Check(withoutKey.ExitCode != 0 && withoutKey.Output.Contains("Unauthenticated: Method doesn't allow unregistered callers", StringComparison.Ordinal),
+            "the call without a key is refused: unregistered callers are not allowed");
+
+        Step("Call CreateShelf with the key (bookstore client --api_key $KEY ...)");
+        var withKey = await BookstoreProcess.RunClientAsync(bookstore, [.. createShelf, "--api_key", key], cancellationToken);
+        Say(withKey.Output);
+        Check(withKey.ExitCode == 0 && withKey.Output.Contains("\"Poetry\"", StringComparison.Ordinal), "the call with the key creates the shelf");
+        Check(await backend.WaitForLogLineAsync("CreateShelf: API consumer bookstore-web", cancellationToken) is not null, "the backend learned the consumer (X-Endpoint-API-Consumer-Name)");
+
+        Step("Revoke the key while the proxy runs (esp apikeys revoke --store keys.yaml --consumer bookstore-web)");
+        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        proxy.ApiKeys!.Reloaded += _ => reloaded.TrySetResult();
+        var revoked = new StringWriter();
+        exitCode = await EspCommand.Create().Parse(["apikeys", "revoke", "--store", store, "--consumer", "bookstore-web"]).InvokeAsync(new() { Output = revoked, Error = revoked }, cancellationToken);
+        Say(revoked.ToString().TrimEnd());
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        Say("the proxy reloaded keys.yaml");
+        var afterRevoke = await BookstoreProcess.RunClientAsync(bookstore, [.. createShelf, "--api_key", key], cancellationToken);
+        Say(afterRevoke.Output);
+        Check(exitCode == 0 && afterRevoke.ExitCode != 0 && afterRevoke.Output.Contains("InvalidArgument: API key not valid. Please pass a valid API key.", StringComparison.Ordinal),
+            "the revoked key is refused: API key not valid");
+    }
+
+    private static string FindSampleConfig(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "samples", "Bookstore", "api_config_auth.yaml");
+            var candidate = Path.Combine(dir.FullName, "samples", "Bookstore", name);
             if (File.Exists(candidate))
                 return candidate;
         }
-        throw new InvalidOperationException("samples/Bookstore/api_config_auth.yaml was not found above the esp program.");
+        throw new InvalidOperationException($"samples/Bookstore/{name} was not found above the esp program.");
     }
 
     private static string Pretty(string json)
