@@ -220,6 +220,35 @@ public sealed class ApiKeyProxyTests : IAsyncLifetime
         AssertEspJson(response.Body, 16, message, "auth");
     }
 
+    [Fact]
+    public async Task Start_KeyRestrictedToNoMethodOfTheService_Warned()
+    {
+        var store = Path.Combine(_directory, "typo.yaml");
+        ApiKeyStoreFile.Update(store, _ => [Record(ApiKeySecrets.NewKey(), "typo") with { Selectors = ["esp.interop.Echo.Unary", "esp.interop.Ecko.*"] }]);
+        var log = new Tools.CapturedLog();
+
+        await using var proxy = await TestProxy.StartAsync(Config, ProtocDescriptors.Interop, "grpc://127.0.0.1:1",
+            o => o with { ApiKeys = new ApiKeyStoreOptions(store, ApiKeyStoreFile.Read(store)) }, log: log);
+
+        Assert.Contains(log.Lines, l => l.StartsWith("Information: API key store ", StringComparison.Ordinal) && l.EndsWith(": 1 active keys of 1 consumers (1 in the file)", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.StartsWith("Warning: API key ", StringComparison.Ordinal)
+            && l.EndsWith(" of consumer typo is restricted to esp.interop.Ecko.*, which match no method of echo.endpoints.keys-test.cloud.goog", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l.Contains("no key store is configured", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Start_NoStore_LogNamesTheClosedMethodsAndHowToCreateAStore()
+    {
+        var log = new Tools.CapturedLog();
+
+        await using var proxy = await TestProxy.StartAsync(Config, ProtocDescriptors.Interop, "grpc://127.0.0.1:1", log: log);
+
+        Assert.Contains(log.Lines, l => l.StartsWith(
+            "Warning: 4 methods require an API key and no key store is configured, so their calls are refused: " +
+            "esp.interop.Echo.Bidi, esp.interop.Echo.ClientStream, esp.interop.Echo.ServerStream, esp.interop.Echo.Unary. " +
+            "Create a store with `esp apikeys create --store keys.yaml --consumer NAME` and start with --api_keys=keys.yaml", StringComparison.Ordinal));
+    }
+
     private async Task<RawResponse> PostJsonAsync(string pathAndQuery, string? token = null)
     {
         using var http = GrpcWire.CreateHttpClient();

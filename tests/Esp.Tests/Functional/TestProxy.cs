@@ -30,7 +30,7 @@ internal sealed class TestProxy : IAsyncDisposable
     public string Target => $"127.0.0.1:{Port}";
 
     public static async Task<TestProxy> StartAsync(string serviceConfigYaml, string descriptorPath, string backend,
-        Func<ProxyOptions, ProxyOptions>? configure = null, TimeProvider? time = null)
+        Func<ProxyOptions, ProxyOptions>? configure = null, TimeProvider? time = null, ILoggerProvider? log = null)
     {
         var directory = Directory.CreateTempSubdirectory("esp-proxy-").FullName;
         var configPath = Path.Combine(directory, "api_config.yaml");
@@ -45,7 +45,12 @@ internal sealed class TestProxy : IAsyncDisposable
             throw new InvalidOperationException("Test config is invalid:\n" + string.Join("\n", loaded.Errors));
         var options = new ProxyOptions { Http2Port = 0, ListenerAddress = IPAddress.Loopback, Backend = backend };
         options = configure?.Invoke(options) ?? options;
-        var host = await ProxyHost.StartAsync(options, loaded.Model, logging => logging.ClearProviders(), time).DefaultTimeout();
+        var host = await ProxyHost.StartAsync(options, loaded.Model, logging =>
+        {
+            logging.ClearProviders();
+            if (log is not null)
+                logging.AddProvider(log);
+        }, time).DefaultTimeout();
         return new TestProxy(host, directory);
     }
 
