@@ -1,5 +1,6 @@
 using Esp.Config;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Esp.ApiKeys;
 
@@ -10,16 +11,23 @@ internal static class ApiKeyLocator
     {
         foreach (var name in locations.QueryParameters)
         {
-            var value = request.Query[name];
-            if (!string.IsNullOrEmpty(value))
-                return value;
+            if (First(request.Query[name]) is { } key)
+                return key;
         }
         foreach (var name in locations.Headers)
         {
-            var value = request.Headers[name];
-            if (!string.IsNullOrEmpty(value))
-                return value;
+            // A header sent twice may arrive as one comma-joined field (HTTP and gRPC metadata allow both).
+            if (First(request.Headers[name]) is { } value)
+            {
+                var comma = value.IndexOf(',');
+                var key = comma < 0 ? value : value[..comma].Trim();
+                if (key.Length > 0)
+                    return key;
+            }
         }
         return null;
     }
+
+    /// <summary>A parameter or header given more than once counts by its first value (as in ESP), never the values joined.</summary>
+    private static string? First(StringValues values) => values.Count > 0 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
 }

@@ -165,6 +165,18 @@ public sealed class ApiKeyProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KeyGivenTwice_FirstValueCounts()
+    {
+        var twice = await _channel.UnaryCall(EchoClientCases.Unary, new EchoRequest(),
+            Bounded with { Headers = new Metadata().Add("x-api-key", _alphaKey).Add("x-api-key", _alphaKey) }).ResponseAsync.DefaultTimeout();
+        var error = await Assert.ThrowsAsync<RpcException>(() => _channel.UnaryCall(EchoClientCases.Unary, new EchoRequest(),
+            Bounded with { Headers = new Metadata().Add("x-api-key", "esp_unknown").Add("x-api-key", _alphaKey) }).ResponseAsync).DefaultTimeout();
+
+        Assert.NotNull(twice);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    [Fact]
     public async Task OpenMethod_SpoofedConsumerHeadersStripped()
     {
         using var call = _channel.UnaryCall(EchoClientCases.Observed, new ObservedRequest(),

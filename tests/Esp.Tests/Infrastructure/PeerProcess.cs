@@ -14,6 +14,7 @@ internal sealed partial class PeerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(Func<string, bool> Matches, TaskCompletionSource<string> Seen)> _waiters = [];
 
     private PeerProcess(Process process)
     {
@@ -84,12 +85,35 @@ internal sealed partial class PeerProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>
+    /// The first line of output, past or future, that <paramref name="matches"/>: how a test waits for a
+    /// server to say it did something in the background (such as reloading a file).
+    /// </summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> matches)
+    {
+        lock (_output)
+        {
+            if (_output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(matches) is { } line)
+                return Task.FromResult(line);
+            var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((matches, seen));
+            return seen.Task;
+        }
+    }
+
     private void OnLine(string? line)
     {
         if (line is null)
             return;
         lock (_output)
+        {
             _output.AppendLine(line);
+            foreach (var waiter in _waiters.Where(w => w.Matches(line)).ToList())
+            {
+                waiter.Seen.TrySetResult(line);
+                _waiters.Remove(waiter);
+            }
+        }
         var match = ListeningLine().Match(line);
         if (match.Success)
             _port.TrySetResult(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));

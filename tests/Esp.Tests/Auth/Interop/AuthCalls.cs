@@ -37,16 +37,19 @@ internal static class AuthCalls
     public static Task<CallReport> UnaryAsync(string sender, TestProxy proxy, string? token, params (string Key, string Value)[] metadata) =>
         sender switch
         {
-            Python => PeerAsync(RepositoryPaths.Python, "interop_client.py", "report", proxy.Target, token, metadata),
-            Node => PeerAsync("node", "interop_client.js", "report", proxy.Target, token, metadata),
-            CSharp => OurUnaryAsync(proxy.Address, token, metadata),
+            Python or Node => PeerReportAsync(sender, PeerArguments("report", proxy.Target, token, metadata)),
+            CSharp => OurUnaryAsync(proxy.Address, EchoClientCases.Unary, Headers(token, metadata)),
             _ => throw new ArgumentOutOfRangeException(nameof(sender), sender, null),
         };
 
     /// <summary>Runs a peer's interop case (e.g. <c>bidi</c>) with the token; its exit code and output.</summary>
     public static Task<(int ExitCode, string Output)> PeerCaseAsync(string sender, string caseName, TestProxy proxy, string? token, params (string Key, string Value)[] metadata) =>
+        PeerCaseAsync(sender, PeerArguments(caseName, proxy.Target, token, metadata));
+
+    /// <summary>Runs a peer (tests/peers/interop_client.*) with the given arguments; its exit code and output.</summary>
+    internal static Task<(int ExitCode, string Output)> PeerCaseAsync(string sender, IReadOnlyList<string> arguments) =>
         PeerProcess.RunAsync(sender == Python ? RepositoryPaths.Python : "node",
-            [Path.Combine(RepositoryPaths.Peers, sender == Python ? "interop_client.py" : "interop_client.js"), .. PeerArguments(caseName, proxy.Target, token, metadata)]);
+            [Path.Combine(RepositoryPaths.Peers, sender == Python ? "interop_client.py" : "interop_client.js"), .. arguments]);
 
     public static Metadata Headers(string? token, params (string Key, string Value)[] metadata)
     {
@@ -58,18 +61,19 @@ internal static class AuthCalls
         return headers;
     }
 
-    private static async Task<CallReport> OurUnaryAsync(Uri address, string? token, (string Key, string Value)[] metadata)
+    /// <summary>One Unary call by our client to <paramref name="method"/> (the Echo service's Unary, possibly with a query on its path).</summary>
+    internal static async Task<CallReport> OurUnaryAsync(Uri address, Method<EchoRequest, EchoResponse> method, Metadata headers)
     {
         using var channel = GrpcChannel.ForAddress(address);
-        var options = new CallOptions { Timeout = TimeSpan.FromSeconds(10), Headers = Headers(token, metadata) };
-        using var call = channel.UnaryCall(EchoClientCases.Unary, new EchoRequest { Payload = ByteString.CopyFromUtf8("report") }, options);
+        var options = new CallOptions { Timeout = TimeSpan.FromSeconds(10), Headers = headers };
+        using var call = channel.UnaryCall(method, new EchoRequest { Payload = ByteString.CopyFromUtf8("report") }, options);
         try
         {
             var response = await call.ResponseAsync.DefaultTimeout();
             if (response.Payload.ToStringUtf8() != "report")
                 throw new InvalidOperationException("The echoed payload differs.");
-            var headers = await call.ResponseHeadersAsync.DefaultTimeout();
-            return new CallReport("OK", "", Echoed(headers), Echoed(call.GetTrailers()));
+            var responseHeaders = await call.ResponseHeadersAsync.DefaultTimeout();
+            return new CallReport("OK", "", Echoed(responseHeaders), Echoed(call.GetTrailers()));
         }
         catch (RpcException error)
         {
@@ -77,12 +81,14 @@ internal static class AuthCalls
         }
     }
 
-    private static async Task<CallReport> PeerAsync(string program, string script, string caseName, string target, string? token, (string Key, string Value)[] metadata)
+    /// <summary>Runs a peer's <c>report</c> case with the given arguments and reads the call's end from its <c>RESULT</c> line.</summary>
+    internal static async Task<CallReport> PeerReportAsync(string sender, IReadOnlyList<string> arguments)
     {
-        var (exitCode, output) = await PeerProcess.RunAsync(program, [Path.Combine(RepositoryPaths.Peers, script), .. PeerArguments(caseName, target, token, metadata)]);
+        var script = Path.Combine(RepositoryPaths.Peers, sender == Python ? "interop_client.py" : "interop_client.js");
+        var (exitCode, output) = await PeerProcess.RunAsync(sender == Python ? RepositoryPaths.Python : "node", [script, .. arguments]);
         var line = output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
         if (exitCode != 0 || line is null)
-            throw new InvalidOperationException($"{script} --case {caseName} failed ({exitCode}):\n{output}");
+            throw new InvalidOperationException($"{script} {string.Join(' ', arguments)} failed ({exitCode}):\n{output}");
         using var json = JsonDocument.Parse(line["RESULT ".Length..]);
         var root = json.RootElement;
         return new CallReport(root.GetProperty("code").GetString()!, root.GetProperty("details").GetString()!,
