@@ -415,6 +415,45 @@ start_proxy_jwt() { start_jwt_proxy proxy_jwt; }
 LABEL[proxy_jwt_nocache]="proxy, JWT, --jwt_cache_size=0"
 start_proxy_jwt_nocache() { start_jwt_proxy proxy_jwt_nocache --jwt_cache_size=0; }
 
+# Rows that isolate what the JWT rows' headers cost (not in the default set):
+#   direct_headers   the backend directly, every call carrying the JWT rows' `authorization` and
+#                    the `x-endpoint-api-userinfo` the proxy would add. h2load (nghttp2) indexes
+#                    the user info in HPACK after the first call, but sends `authorization` as a
+#                    never-indexed Huffman-coded literal on every call (RFC 7541 §7.1.3), so the
+#                    backend decodes the token each time here, which it does not behind the proxy
+#                    (SocketsHttpHandler sends plain literals)
+#   proxy_token      the proxy without auth, every call carrying the same `authorization`: the
+#                    cost of only carrying the token through to the backend
+user_info_of() { # token -> the X-Endpoint-API-UserInfo value (esp format) the proxy makes from it
+    python3 - "$1" <<'PY'
+import base64, json, sys
+payload = sys.argv[1].split('.')[1]
+raw = base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4))
+claims = json.loads(raw)
+aud = claims.get('aud', [])
+aud = [aud] if isinstance(aud, str) else list(dict.fromkeys(aud))
+head = {k: v for k, v in (('id', claims.get('sub')), ('issuer', claims.get('iss')), ('email', claims.get('email'))) if v is not None}
+text = json.dumps(head, separators=(',', ':'))[:-1] + ',"audiences":' + json.dumps(aud, separators=(',', ':')) + ',"claims":' + raw.decode() + '}'
+print(base64.urlsafe_b64encode(text.encode()).decode())
+PY
+}
+
+LABEL[direct_headers]="direct, JWT rows' headers"
+start_direct_headers() {
+    prepare_jwt
+    PORT[direct_headers]=$BACKEND_PORT
+    ROOTS[direct_headers]=""
+    EXTRA_HEADERS[direct_headers]="authorization: Bearer $JWT_TOKEN
+x-endpoint-api-userinfo: $(user_info_of "$JWT_TOKEN")"
+}
+
+LABEL[proxy_token]="proxy (no auth), token carried"
+start_proxy_token() {
+    prepare_jwt
+    start_esp proxy_token
+    EXTRA_HEADERS[proxy_token]="authorization: Bearer $JWT_TOKEN"
+}
+
 # Rows whose name starts with "proxy" get the "x nginx" and "x HAProxy" ratios.
 
 stop_system() {
@@ -593,7 +632,7 @@ PY
     fi
     local backend_conns="?"
     [ ! -s "$tmp/$system.conns" ] || backend_conns=$(tr -d ' \n' <"$tmp/$system.conns")
-    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls"
+    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls; CPU µs/call client / proxy / backend ${M[$k.cpu_client]:-–} / ${M[$k.cpu_proxy]:-–} / ${M[$k.cpu_backend]:-–}"
     log "$system: ${M[$k.detail]}"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '

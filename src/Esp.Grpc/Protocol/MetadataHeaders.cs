@@ -12,6 +12,7 @@ internal static class MetadataHeaders
     /// <returns>False when a <c>-bin</c> value is not base64.</returns>
     public static bool TryAdd(Metadata metadata, string name, IEnumerable<string?> values)
     {
+        // HTTP/2 names are lower case already: ToLowerInvariant then returns the same string.
         if (GrpcProtocol.IsReservedHeader(name) || !MetadataValidation.IsValidKey(name.ToLowerInvariant()))
             return true;
         var binary = Metadata.IsBinaryKey(name);

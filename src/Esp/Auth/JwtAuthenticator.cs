@@ -17,6 +17,8 @@ internal sealed class JwtAuthenticator : IDisposable
 {
     private readonly FrozenDictionary<string, ProviderKeySource> _keys;
     private readonly FrozenDictionary<(string Path, string Provider), FrozenSet<string>> _audiences;
+    /// <summary>Each method's providers, by the model's own <see cref="MethodPolicy"/> instances.</summary>
+    private readonly FrozenDictionary<MethodPolicy, AuthProvider[]> _providersByMethod;
     private readonly VerifiedTokenCache _cache;
     private readonly TimeProvider _time;
 
@@ -28,6 +30,9 @@ internal sealed class JwtAuthenticator : IDisposable
         var fetcher = new KeyFetcher(http, options.KeyFetchTimeout);
         _keys = model.Providers.Values.ToFrozenDictionary(p => p.Id, p => new ProviderKeySource(p, fetcher, options.Keys, time, logger));
         _audiences = AcceptedAudiences(model, options.DisableServiceNameAudience);
+        _providersByMethod = model.MethodsByPath.Values
+            .Where(m => m.Auth is not null)
+            .ToFrozenDictionary(m => m, m => ProvidersOf(m.Auth!, model.Providers), (IEqualityComparer<MethodPolicy>)ReferenceEqualityComparer.Instance);
         foreach (var (id, source) in _keys)
             AuthLog.KeySource(logger, id, source.Origin);
     }
@@ -49,14 +54,15 @@ internal sealed class JwtAuthenticator : IDisposable
     {
         if (method.Auth is not { } auth)
             return AuthResult.Anonymous;
-        var tokens = TokenLocator.Find(request, auth.Requirements.Select(r => providers[r.ProviderId]));
+        var methodProviders = _providersByMethod.TryGetValue(method, out var known) ? known : ProvidersOf(auth, providers);
+        var tokens = TokenLocator.Find(request, methodProviders);
         if (tokens.Count == 0)
             return auth.AllowWithoutCredential ? AuthResult.Anonymous : AuthResult.Refused(AuthFailure.Missing);
 
         JwtToken? identity = null;
-        foreach (var found in tokens)
+        for (var i = 0; i < tokens.Count; i++)
         {
-            var result = await VerifyAsync(found, method, cancellationToken);
+            var result = await VerifyAsync(tokens[i], method, cancellationToken);
             if (result.Failure is not null)
                 return result;
             identity ??= result.Identity;
@@ -67,7 +73,7 @@ internal sealed class JwtAuthenticator : IDisposable
     private async ValueTask<AuthResult> VerifyAsync(FoundToken found, MethodPolicy method, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (_cache.TryGet(found.Token, now, out var cached))
+        if (_cache.TryGet(found.Span, now, out var cached))
         {
             // Verified before, perhaps for another method: its provider must serve this one too.
             if (!found.Providers.Contains(cached.Provider))
@@ -126,12 +132,21 @@ internal sealed class JwtAuthenticator : IDisposable
             return AuthFailure.NotYetValid;
         if (!_audiences.TryGetValue((method.Path, provider.Id), out var accepted))
             return AuthFailure.UnknownIssuer;
-        foreach (var audience in token.Audiences)
+        foreach (var audience in token.NormalizedAudiences)
         {
-            if (accepted.Contains(Issuers.Normalize(audience)))
+            if (accepted.Contains(audience))
                 return null;
         }
         return AuthFailure.AudienceNotAllowed;
+    }
+
+    /// <summary>The providers whose tokens a method accepts, in the rule's order.</summary>
+    private static AuthProvider[] ProvidersOf(AuthPolicy auth, IReadOnlyDictionary<string, AuthProvider> providers)
+    {
+        var result = new AuthProvider[auth.Requirements.Count];
+        for (var i = 0; i < result.Length; i++)
+            result[i] = providers[auth.Requirements[i].ProviderId];
+        return result;
     }
 
     /// <summary>

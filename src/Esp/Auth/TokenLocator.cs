@@ -3,8 +3,26 @@ using Microsoft.AspNetCore.Http;
 
 namespace Esp.Auth;
 
-/// <summary>A token found in a call, with the providers that read the place it was found in.</summary>
-internal sealed record FoundToken(string Token, IReadOnlyList<AuthProvider> Providers);
+/// <summary>
+/// A token found in a call, with the providers that read the place it was found in. It points into
+/// the header (or query or cookie) value it came from: a call whose token is in the verified-token
+/// cache never copies it out.
+/// </summary>
+internal sealed class FoundToken(string source, int start, int length, IReadOnlyList<AuthProvider> providers)
+{
+    private string? _token;
+
+    public FoundToken(string token, IReadOnlyList<AuthProvider> providers)
+        : this(token, 0, token.Length, providers)
+    {
+    }
+
+    public ReadOnlySpan<char> Span => source.AsSpan(start, length);
+
+    public string Token => _token ??= start == 0 && length == source.Length ? source : source.Substring(start, length);
+
+    public IReadOnlyList<AuthProvider> Providers { get; set; } = providers;
+}
 
 /// <summary>
 /// Finds every token a call carries for a method's providers: in each provider's
@@ -21,77 +39,90 @@ internal static class TokenLocator
         new(JwtLocationKind.Query, "access_token"),
     ];
 
-    public static List<FoundToken> Find(HttpRequest request, IEnumerable<AuthProvider> providers)
+    /// <summary>The tokens found (an empty list, shared, when there are none).</summary>
+    public static IReadOnlyList<FoundToken> Find(HttpRequest request, IReadOnlyList<AuthProvider> providers)
     {
-        var found = new List<FoundToken>();
+        // Runs on every call: no iterators or LINQ, and a list only once a token turns up.
+        List<FoundToken>? found = null;
         foreach (var provider in providers)
         {
             var locations = provider.JwtLocations.Count > 0 ? provider.JwtLocations : DefaultLocations;
             foreach (var location in locations)
-            {
-                foreach (var token in Read(request, location))
-                    Add(found, token, provider);
-            }
+                Read(request, location, provider, ref found);
         }
-        return found;
+        return found ?? (IReadOnlyList<FoundToken>)[];
     }
 
-    private static void Add(List<FoundToken> found, string token, AuthProvider provider)
-    {
-        for (var i = 0; i < found.Count; i++)
-        {
-            if (string.Equals(found[i].Token, token, StringComparison.Ordinal))
-            {
-                if (!found[i].Providers.Contains(provider))
-                    found[i] = found[i] with { Providers = [.. found[i].Providers, provider] };
-                return;
-            }
-        }
-        found.Add(new FoundToken(token, [provider]));
-    }
-
-    private static IEnumerable<string> Read(HttpRequest request, JwtLocation location)
+    private static void Read(HttpRequest request, JwtLocation location, AuthProvider provider, ref List<FoundToken>? found)
     {
         switch (location.Kind)
         {
             case JwtLocationKind.Header:
                 foreach (var value in request.Headers[location.Name])
                 {
-                    if (value is not null && TryStripPrefix(value, location.ValuePrefix, out var token))
-                        yield return token;
+                    if (value is not null && TryStripPrefix(value, location.ValuePrefix, out var start, out var length))
+                        Add(ref found, value, start, length, provider);
                 }
                 break;
             case JwtLocationKind.Query:
+                // request.Query parses (and allocates) even an empty query string.
+                if (!request.QueryString.HasValue)
+                    break;
                 foreach (var value in request.Query[location.Name])
                 {
                     if (value is not null)
-                        yield return value;
+                        Add(ref found, value, 0, value.Length, provider);
                 }
                 break;
             case JwtLocationKind.Cookie:
                 if (request.Cookies.TryGetValue(location.Name, out var cookie) && cookie is not null)
-                    yield return cookie;
+                    Add(ref found, cookie, 0, cookie.Length, provider);
                 break;
         }
     }
 
-    /// <summary>A value without the prefix is not a token of this location (<c>Authorization: Basic ...</c> is no JWT).</summary>
-    private static bool TryStripPrefix(string value, string prefix, out string token)
+    private static void Add(ref List<FoundToken>? found, string source, int start, int length, AuthProvider provider)
     {
-        token = "";
-        if (prefix.Length == 0)
+        found ??= new List<FoundToken>(1);
+        var token = source.AsSpan(start, length);
+        foreach (var existing in found)
         {
-            token = value.Trim();
-            return true;
+            if (existing.Span.SequenceEqual(token))
+            {
+                if (!existing.Providers.Contains(provider))
+                    existing.Providers = [.. existing.Providers, provider];
+                return;
+            }
         }
+        found.Add(new FoundToken(source, start, length, [provider]));
+    }
+
+    /// <summary>
+    /// Where the token is in a value, its surrounding white space left out. A value without the
+    /// prefix is not a token of this location (<c>Authorization: Basic ...</c> is no JWT).
+    /// </summary>
+    private static bool TryStripPrefix(string value, string prefix, out int start, out int length)
+    {
+        start = 0;
+        length = 0;
+        var text = value.AsSpan();
+        if (prefix.Length == 0)
+            return Trimmed(text, 0, out start, out length);
         // "Bearer" alone (the token left out, the space trimmed by the HTTP layer) is a credential
         // that is present but malformed, not a missing one.
-        var bare = prefix.TrimEnd();
-        if (value.Trim().Equals(bare, StringComparison.OrdinalIgnoreCase))
+        if (text.Trim().Equals(prefix.AsSpan().TrimEnd(), StringComparison.OrdinalIgnoreCase))
             return true;
-        if (!value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        if (!text.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             return false;
-        token = value[prefix.Length..].Trim();
+        return Trimmed(text, prefix.Length, out start, out length);
+    }
+
+    private static bool Trimmed(ReadOnlySpan<char> text, int from, out int start, out int length)
+    {
+        var rest = text[from..];
+        var trimmed = rest.TrimStart();
+        start = from + (rest.Length - trimmed.Length);
+        length = trimmed.TrimEnd().Length;
         return true;
     }
 }

@@ -29,18 +29,22 @@ internal sealed class VerifiedTokenCache(int capacity)
         }
     }
 
-    public bool TryGet(string token, DateTimeOffset now, out VerifiedToken verified)
+    public bool TryGet(string token, DateTimeOffset now, out VerifiedToken verified) => TryGet(token.AsSpan(), now, out verified);
+
+    /// <summary>Looked up by the characters, so a call's token need not be copied out of its header first.</summary>
+    public bool TryGet(ReadOnlySpan<char> token, DateTimeOffset now, out VerifiedToken verified)
     {
         verified = null!;
         if (capacity == 0)
             return false;
         lock (_lock)
         {
-            if (!_entries.TryGetValue(token, out var node))
+            var byText = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (!byText.TryGetValue(token, out var node))
                 return false;
             if (node.Value.ValidUntil <= now)
             {
-                _entries.Remove(token);
+                byText.Remove(token);
                 _recency.Remove(node);
                 return false;
             }

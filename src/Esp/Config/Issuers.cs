@@ -14,6 +14,7 @@ internal static class Issuers
             value = value["http://".Length..];
         if (value.EndsWith("/"))
             value = value[..^1];
-        return value.ToString();
+        // Nothing stripped (the usual case): no copy.
+        return value.Length == issuer.Length ? issuer : value.ToString();
     }
 }

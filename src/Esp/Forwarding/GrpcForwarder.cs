@@ -243,7 +243,8 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
                 unflushed = false;
             }
             _ = await ready;
-            var memory = writer.GetMemory(16 * 1024);
+            // Kestrel's pool hands out 4 KiB blocks; a larger hint makes the pipe rent from the shared ArrayPool.
+            var memory = writer.GetMemory(4096);
             var read = await source.ReadAsync(memory, cancellationToken);
             if (read == 0)
                 return total;

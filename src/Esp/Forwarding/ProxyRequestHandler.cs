@@ -51,22 +51,27 @@ internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator a
         }
         // HTTP callers are checked too, so that they learn about their credentials (401, 403, 400)
         // before being told the method only speaks gRPC.
-        return method.Auth is null ? AdmitAsync(context, method, isGrpc, null) : AuthenticateAsync(context, method, isGrpc);
+        if (method.Auth is null)
+            return AdmitAsync(context, method, isGrpc, null);
+        // JWTs first (ESP's order), then API keys, then the backend. A token from the cache is
+        // checked synchronously: no extra async frame per call then.
+        var pending = authenticator.AuthenticateAsync(context.Request, method, model.Providers, context.RequestAborted);
+        return pending.IsCompletedSuccessfully ? Authenticated(context, method, isGrpc, pending.Result) : AuthenticatedAsync(context, method, isGrpc, pending);
     }
 
-    /// <summary>JWTs first (ESP's order), then API keys, then the backend.</summary>
-    private async Task AuthenticateAsync(HttpContext context, MethodPolicy method, bool isGrpc)
+    private async Task AuthenticatedAsync(HttpContext context, MethodPolicy method, bool isGrpc, ValueTask<AuthResult> pending) =>
+        await Authenticated(context, method, isGrpc, await pending);
+
+    private Task Authenticated(HttpContext context, MethodPolicy method, bool isGrpc, AuthResult result)
     {
-        var result = await authenticator.AuthenticateAsync(context.Request, method, model.Providers, context.RequestAborted);
         if (result.Failure is { } failure)
         {
             AuthLog.Refused(logger, method.Path, failure.Code, failure.Reason);
             // RFC 6750 §3: no error code when the request carried no credential at all.
             var challenge = failure == AuthFailure.Missing ? "Bearer" : "Bearer error=\"invalid_token\"";
-            await new CallRefusal(failure.ToStatus(), RefusalSource.Auth, challenge).WriteAsync(context, isGrpc);
-            return;
+            return new CallRefusal(failure.ToStatus(), RefusalSource.Auth, challenge).WriteAsync(context, isGrpc);
         }
-        await AdmitAsync(context, method, isGrpc, result.Identity);
+        return AdmitAsync(context, method, isGrpc, result.Identity);
     }
 
     private Task AdmitAsync(HttpContext context, MethodPolicy method, bool isGrpc, JwtToken? identity)

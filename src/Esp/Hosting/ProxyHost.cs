@@ -136,6 +136,10 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // While this category is enabled at any level, ASP.NET Core hosting starts an Activity and a
+        // log scope for every request; all it logs per request is start/finish (Information),
+        // which the access log covers. Kestrel's own category still reports application errors.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         if (!options.AccessLog)
             logging.AddFilter(GrpcForwarder.AccessLogCategory, LogLevel.None);
         if (options.LogFormat == LogFormat.Json)

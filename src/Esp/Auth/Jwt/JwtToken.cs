@@ -33,6 +33,11 @@ internal sealed class JwtToken
 
     public IReadOnlyList<string> Audiences { get; init; } = [];
 
+    /// <summary>The audiences normalized like issuers, made once: a cached token is checked on every call.</summary>
+    public IReadOnlyList<string> NormalizedAudiences => _normalizedAudiences ??= [.. Audiences.Select(Config.Issuers.Normalize)];
+
+    private string[]? _normalizedAudiences;
+
     /// <summary>Seconds since the epoch; null when the claim is absent.</summary>
     public long? ExpiresAt { get; init; }
 
