@@ -37,6 +37,8 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
 
         _reloads = Task.Run(ReloadOnChangesAsync);
         _poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
+        // The file may have changed since it was first read, before anything watched it.
+        CheckNow();
         if (!watch)
             return;
         try

@@ -83,6 +83,19 @@ public sealed class ReloadingApiKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ChangedBetweenFirstReadAndStart_PickedUpAtOnce()
+    {
+        var first = ApiKeyStoreFile.Read(_path);
+        var second = ApiKeySecrets.NewKey();
+        ApiKeyStoreFile.Update(_path, keys => [.. keys, Record(second, "second")]);
+
+        using var store = new ReloadingApiKeyStore(_path, first, _time, _log, watch: false);
+        await _log.WaitForAsync("ApiKeyStoreReloaded").DefaultTimeout();
+
+        Assert.NotNull(store.Current.Find(second));
+    }
+
+    [Fact]
     public async Task FileDeleted_LastGoodKept_Warned()
     {
         using var store = Open();
@@ -113,11 +126,12 @@ public sealed class ReloadingApiKeyStoreTests : IDisposable
     {
         using var store = Open(watch: false);
         var before = store.Current;
+        await _log.WaitForAsync("ApiKeyStoreUnchanged").DefaultTimeout(); // the check made at start
 
         await File.WriteAllBytesAsync(_path, await File.ReadAllBytesAsync(_path));
         File.SetLastWriteTimeUtc(_path, DateTime.UtcNow.AddMinutes(1));
         _time.Advance(TimeSpan.FromSeconds(5));
-        await _log.WaitForAsync("ApiKeyStoreUnchanged").DefaultTimeout();
+        await _log.WaitForAsync("ApiKeyStoreUnchanged", 2).DefaultTimeout();
 
         Assert.DoesNotContain(_log.Entries, e => e.EventName == "ApiKeyStoreReloaded");
         Assert.Same(before, store.Current);
