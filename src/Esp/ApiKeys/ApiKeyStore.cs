@@ -47,5 +47,7 @@ internal sealed class ApiKeyStore
     /// <summary>Keys neither revoked nor expired.</summary>
     public int CountActive(DateTimeOffset now) => Keys.Count(k => !k.Disabled && !k.IsExpired(now));
 
+    public int CountConsumers() => Keys.Select(k => k.Consumer).Distinct(StringComparer.Ordinal).Count();
+
     private static ulong PrefixOf(ReadOnlySpan<byte> hash) => BinaryPrimitives.ReadUInt64LittleEndian(hash);
 }

@@ -19,7 +19,6 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
     private readonly FileSystemWatcher? _watcher;
     private readonly ITimer _poll;
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Task _reloads;
     private ApiKeyStore _current;
     private byte[] _contentHash;
     private (long Length, DateTime Written) _signature;
@@ -33,9 +32,9 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
         _current = initial.Store ?? throw new ArgumentException("The first version of the store must be valid.", nameof(initial));
         _contentHash = initial.ContentHash;
         _signature = SignatureOf(_path);
-        LogLoaded(_logger, _path, _current.CountActive(time.GetUtcNow()), _current.Keys.Select(k => k.Consumer).Distinct().Count(), _current.Keys.Count);
+        LogLoaded(_logger, _path, _current.CountActive(time.GetUtcNow()), _current.CountConsumers(), _current.Keys.Count);
 
-        _reloads = Task.Run(ReloadOnChangesAsync);
+        _ = Task.Run(ReloadOnChangesAsync); // ends when Dispose completes the channel
         _poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
         // The file may have changed since it was first read, before anything watched it.
         CheckNow();
@@ -112,7 +111,7 @@ internal sealed partial class ReloadingApiKeyStore : IDisposable
         if (read.Store is { } store)
         {
             Volatile.Write(ref _current, store);
-            LogReloaded(_logger, _path, store.CountActive(_time.GetUtcNow()), store.Keys.Select(k => k.Consumer).Distinct().Count(), store.Keys.Count);
+            LogReloaded(_logger, _path, store.CountActive(_time.GetUtcNow()), store.CountConsumers(), store.Keys.Count);
         }
         else
         {

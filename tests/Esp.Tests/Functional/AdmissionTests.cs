@@ -14,28 +14,12 @@ namespace Esp.Tests.Functional;
 /// </summary>
 public sealed class AdmissionTests : IAsyncLifetime
 {
-    private const string KeyedConfig = """
-        type: google.api.Service
-        config_version: 3
-        name: echo.endpoints.test.cloud.goog
-        apis:
-        - name: esp.interop.Echo
-        usage:
-          rules:
+    private static readonly string KeyedConfig = TestConfigs.KeyedEcho("""
           - selector: esp.interop.Echo.Unary
             allow_unregistered_calls: true
           - selector: esp.interop.Echo.Observed
             skip_service_control: true
-        authentication:
-          providers:
-          - id: sa
-            issuer: caller@project.iam.gserviceaccount.com
-            jwks_uri: http://127.0.0.1:1/keys
-          rules:
-          - selector: esp.interop.Echo.ClientStream
-            requirements:
-            - provider_id: sa
-        """;
+        """);
 
     private static readonly CallOptions Bounded = new() { Timeout = TimeSpan.FromSeconds(10) };
     private RawHttp2Server _backend = null!;
@@ -76,7 +60,7 @@ public sealed class AdmissionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task JwtRequired_NoToken_JwtIsMissing_NotForwarded()
+    public async Task JwtAndKeyRequired_NoTokenNoKey_JwtCheckedFirst_NotForwarded()
     {
         using var call = _channel.ClientStreamingCall(EchoClientCases.ClientStream, Bounded);
 

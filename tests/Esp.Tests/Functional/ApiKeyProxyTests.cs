@@ -16,30 +16,15 @@ namespace Esp.Tests.Functional;
 
 /// <summary>
 /// The key store behind a running proxy: changes take effect while calls run without losing one, a broken
-/// store changes nothing, HTTP callers get ESP's JSON errors, and JWTs are checked before keys.
+/// store changes nothing, and HTTP callers get ESP's JSON errors. (JWTs before keys, and no store at all:
+/// <see cref="AdmissionTests"/>.)
 /// </summary>
 public sealed class ApiKeyProxyTests : IAsyncLifetime
 {
-    private const string Config = """
-        type: google.api.Service
-        config_version: 3
-        name: echo.endpoints.keys-test.cloud.goog
-        apis:
-        - name: esp.interop.Echo
-        usage:
-          rules:
+    private static readonly string Config = TestConfigs.KeyedEcho("""
           - selector: esp.interop.Echo.Observed
             allow_unregistered_calls: true
-        authentication:
-          providers:
-          - id: sa
-            issuer: caller@project.iam.gserviceaccount.com
-            jwks_uri: http://127.0.0.1:1/keys
-          rules:
-          - selector: esp.interop.Echo.ClientStream
-            requirements:
-            - provider_id: sa
-        """;
+        """);
 
     private static readonly CallOptions Bounded = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly EchoService _echo = new();
@@ -187,17 +172,6 @@ public sealed class ApiKeyProxyTests : IAsyncLifetime
         Assert.Empty(echoed.GetAll("x-endpoint-api-consumer-name"));
     }
 
-    [Fact]
-    public async Task JwtAndKeyRequired_NoTokenNoKey_JwtErrorFirst()
-    {
-        using var call = _channel.ClientStreamingCall(EchoClientCases.ClientStream, Bounded);
-
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync).DefaultTimeout();
-
-        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
-        Assert.Equal("JWT validation failed: Jwt is missing", error.Status.Detail);
-    }
-
     [Theory]
     [InlineData("", 401, 16, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")]
     [InlineData("?key=esp_unknown", 400, 3, "API key not valid. Please pass a valid API key.")]
@@ -244,7 +218,7 @@ public sealed class ApiKeyProxyTests : IAsyncLifetime
 
         Assert.Contains(log.Lines, l => l.StartsWith("Information: API key store ", StringComparison.Ordinal) && l.EndsWith(": 1 active keys of 1 consumers (1 in the file)", StringComparison.Ordinal));
         Assert.Contains(log.Lines, l => l.StartsWith("Warning: API key ", StringComparison.Ordinal)
-            && l.EndsWith(" of consumer typo is restricted to esp.interop.Ecko.*, which match no method of echo.endpoints.keys-test.cloud.goog", StringComparison.Ordinal));
+            && l.EndsWith(" of consumer typo is restricted to esp.interop.Ecko.*, which match no method of echo.endpoints.test.cloud.goog", StringComparison.Ordinal));
         Assert.DoesNotContain(log.Lines, l => l.Contains("no key store is configured", StringComparison.Ordinal));
     }
 

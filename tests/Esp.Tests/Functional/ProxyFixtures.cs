@@ -20,6 +20,31 @@ internal static class TestConfigs
           - selector: "*"
             allow_unregistered_calls: true
         """;
+
+    /// <summary>
+    /// The Echo service as the admission tests need it: ClientStream requires a JWT (from a provider
+    /// whose keys cannot be fetched, so only "missing" is reachable), and every method the given
+    /// <c>usage.rules</c> (YAML list items, indented 2) do not open requires an API key.
+    /// </summary>
+    public static string KeyedEcho(string usageRules) => $"""
+        type: google.api.Service
+        config_version: 3
+        name: echo.endpoints.test.cloud.goog
+        apis:
+        - name: esp.interop.Echo
+        usage:
+          rules:
+        {usageRules}
+        authentication:
+          providers:
+          - id: sa
+            issuer: caller@project.iam.gserviceaccount.com
+            jwks_uri: http://127.0.0.1:1/keys
+          rules:
+          - selector: esp.interop.Echo.ClientStream
+            requirements:
+            - provider_id: sa
+        """;
 }
 
 /// <summary>The proxy in front of an Echo server (ours or the Python peer).</summary>
