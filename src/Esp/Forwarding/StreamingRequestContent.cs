@@ -60,10 +60,28 @@ internal sealed class StreamingRequestContent : HttpContent
             }
             finally
             {
-                _source.AdvanceTo(buffer.End);
+                Consume(buffer.End);
             }
             if (result.IsCompleted || result.IsCanceled)
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Kestrel's body reader also throws here when the caller's connection faults between the read
+    /// and this call (h2load closing its connections with calls in flight does it): that too is
+    /// the caller's failure, not the backend's.
+    /// </summary>
+    private void Consume(SequencePosition consumed)
+    {
+        try
+        {
+            _source.AdvanceTo(consumed);
+        }
+        catch (Exception)
+        {
+            CallerFailed = true;
+            throw;
         }
     }
 

@@ -180,6 +180,49 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CallerDropsConnection_CallsInFlightLoggedAsResetByCaller_BackendNotBlamed()
+    {
+        // What h2load does at the end of a timed run: close its connections with calls in flight,
+        // unary ones waiting for the backend's answer and streams in the middle of theirs.
+        const int Calls = 100;
+        var log = new Tools.CapturedLog();
+        var proxy = await TestProxy.StartAsync(TestConfigs.OpenEcho, ProtocDescriptors.Interop, BackendAddress, log: log);
+        _cleanup.Add(proxy);
+        var sockets = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.Socket>();
+        using var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                sockets.Add(socket);
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var caller = GrpcChannel.ForAddress(proxy.Address, new GrpcChannelOptions { HttpHandler = handler });
+        var calls = new List<IDisposable>();
+        for (var i = 0; i < Calls; i++)
+            calls.Add(caller.UnaryCall(EchoClientCases.Unary, new EchoRequest { WaitForCancel = true }, Bounded));
+        for (var i = 0; i < Calls; i++)
+        {
+            var call = caller.ServerStreamingCall(EchoClientCases.ServerStream, new EchoRequest { ResponseCount = 1, WaitForCancel = true }, Bounded);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            calls.Add(call);
+        }
+
+        foreach (var socket in sockets)
+            socket.Close();
+        using var observer = GrpcChannel.ForAddress(proxy.Address);
+        var observed = await observer.UnaryCall(EchoClientCases.Observed, new ObservedRequest { MinCancelled = 2 * Calls }, Bounded).ResponseAsync.DefaultTimeout();
+        await log.WaitUntilAsync(lines => lines.Count(l => l.Contains("reset by caller", StringComparison.Ordinal)) >= 2 * Calls, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2 * Calls, observed.Cancelled);
+        Assert.DoesNotContain(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+        calls.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
     public async Task ClientStream_BackendAnswersBeforeFirstMessage_CallerGetsItAtOnce_OnReusedConnections()
     {
         var refusing = GrpcServiceDefinition.CreateBuilder(GrpcWire.EchoDescriptor)

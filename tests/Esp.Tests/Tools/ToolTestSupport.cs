@@ -127,8 +127,28 @@ internal static class TestKeyServer
 internal sealed class CapturedLog : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<string> Lines => [.. _lines];
+
+    /// <summary>Waits until the lines logged so far satisfy <paramref name="condition"/> (checked after every line).</summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<string>, bool> condition, TimeSpan timeout)
+    {
+        using var bound = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var added = Volatile.Read(ref _added);
+            if (condition(Lines))
+                return;
+            await added.Task.WaitAsync(bound.Token);
+        }
+    }
+
+    private void Add(string line)
+    {
+        _lines.Enqueue(line);
+        Interlocked.Exchange(ref _added, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -144,6 +164,6 @@ internal sealed class CapturedLog : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            log._lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            log.Add($"{logLevel}: {formatter(state, exception)}");
     }
 }
