@@ -45,16 +45,8 @@ public sealed class ProxyAuthTests : IAsyncLifetime
         _keys = await KeyServer.StartAsync();
         _keys.Serve("/jwks", TestTokens.Jwks(TestKeys.Rsa));
         _backend = await CountingEchoBackend.StartAsync();
-        var config = $"""
-            type: google.api.Service
-            config_version: 3
-            name: echo.endpoints.test.cloud.goog
-            apis:
-            - name: esp.interop.Echo
-            usage:
-              rules:
-              - selector: "*"
-                allow_unregistered_calls: true
+        var config = TestConfigs.OpenEcho + $"""
+
             authentication:
               providers:
               - id: test
