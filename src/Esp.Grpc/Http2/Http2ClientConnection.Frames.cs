@@ -1,0 +1,519 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Text;
+using Esp.Grpc.Http2.Hpack;
+using Esp.Grpc.Protocol;
+
+namespace Esp.Grpc.Http2;
+
+/// <summary>The connection's read side: the read loop and what each frame from the backend does.</summary>
+internal sealed partial class Http2ClientConnection
+{
+    private async Task ReadLoopAsync()
+    {
+        var reader = PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                var buffer = result.Buffer;
+                lock (SyncRoot)
+                {
+                    _receivedSinceTick = true;
+                    while (TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload))
+                        ProcessFrame(type, flags, streamId, payload);
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                RequestSend();
+                WakeTouched();
+                CloseIfDrained();
+                if (result.IsCompleted)
+                {
+                    throw new Http2ConnectionException(buffer.IsEmpty
+                        ? "The backend closed the connection."
+                        : "The backend closed the connection in the middle of a frame.");
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            var failure = ex as Http2ConnectionException ?? new Http2ConnectionException($"Reading from the backend failed: {ex.Message}", inner: ex);
+            if (failure.ErrorCode != Http2ErrorCode.NoError)
+            {
+                // Our side found the protocol broken: say so before closing.
+                lock (SyncRoot)
+                    WriteGoAway(failure.ErrorCode);
+                await FlushBeforeCloseAsync();
+            }
+            Fail(failure);
+            WakeTouched();
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload)
+    {
+        type = default;
+        flags = 0;
+        streamId = 0;
+        payload = default;
+        if (buffer.Length < Http2Protocol.FrameHeaderLength)
+            return false;
+        Span<byte> header = stackalloc byte[Http2Protocol.FrameHeaderLength];
+        buffer.Slice(0, Http2Protocol.FrameHeaderLength).CopyTo(header);
+        var length = (header[0] << 16) | (header[1] << 8) | header[2];
+        if (length > Http2Protocol.DefaultMaxFrameSize)
+            throw new Http2ConnectionException($"The backend sent a {length}-byte frame; our limit is {Http2Protocol.DefaultMaxFrameSize}.", Http2ErrorCode.FrameSizeError);
+        if (buffer.Length < Http2Protocol.FrameHeaderLength + length)
+            return false;
+        type = (Http2FrameType)header[3];
+        flags = header[4];
+        streamId = (int)(BinaryPrimitives.ReadUInt32BigEndian(header[5..]) & 0x7fff_ffffu);
+        payload = buffer.Slice(Http2Protocol.FrameHeaderLength, length);
+        buffer = buffer.Slice(payload.End);
+        return true;
+    }
+
+    private void ProcessFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (_headerBlockStream != 0 && type != Http2FrameType.Continuation)
+            throw ProtocolError($"a {type} frame came in the middle of a header block.");
+        switch (type)
+        {
+            case Http2FrameType.Data:
+                OnData(flags, streamId, payload);
+                break;
+            case Http2FrameType.Headers:
+                OnHeaders(flags, streamId, payload);
+                break;
+            case Http2FrameType.Continuation:
+                OnContinuation(flags, streamId, payload);
+                break;
+            case Http2FrameType.RstStream:
+                OnRstStream(streamId, payload);
+                break;
+            case Http2FrameType.Settings:
+                OnSettings(flags, streamId, payload);
+                break;
+            case Http2FrameType.Ping:
+                OnPing(flags, streamId, payload);
+                break;
+            case Http2FrameType.GoAway:
+                OnGoAway(streamId, payload);
+                break;
+            case Http2FrameType.WindowUpdate:
+                OnWindowUpdate(streamId, payload);
+                break;
+            case Http2FrameType.PushPromise:
+                throw ProtocolError("it sent PUSH_PROMISE although push is disabled.");
+            case Http2FrameType.Priority:
+                OnPriority(streamId, payload);
+                break;
+            default:
+                break; // Unknown frame types are ignored (RFC 9113 §4.1).
+        }
+    }
+
+    private void OnData(byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId == 0)
+            throw ProtocolError("it sent DATA on stream 0.");
+        var data = StripPadding(flags, payload, "DATA");
+        var flowControlled = (int)payload.Length;
+        _connectionReceiveCredit += flowControlled;
+        if (_connectionReceiveCredit >= ConnectionReceiveWindow / 4)
+        {
+            WriteWindowUpdate(0, _connectionReceiveCredit);
+            _connectionReceiveCredit = 0;
+        }
+        if (!_streams.TryGetValue(streamId, out var stream))
+        {
+            CheckKnown(streamId, "DATA");
+            return; // A stream we reset or closed: its data is dropped (the connection window was credited above).
+        }
+        if (!stream.HeadersReceived || stream.ResponseEnded)
+        {
+            ResetFromReadLoop(stream, stream.HeadersReceived ? Http2ErrorCode.StreamClosed : Http2ErrorCode.ProtocolError, $"The backend sent DATA on stream {streamId} {(stream.HeadersReceived ? "after ending it" : "before its headers")}.");
+            return;
+        }
+        stream.ReceiveWindow -= flowControlled;
+        if (stream.ReceiveWindow < 0)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The backend overran the flow-control window of stream {streamId}.");
+            return;
+        }
+        stream.OnData(data);
+        if (flowControlled > data.Length)
+            stream.CreditPadding(flowControlled - (int)data.Length);
+        if ((flags & Http2Protocol.FlagEndStream) != 0)
+            stream.OnEndStream();
+        Touch(stream);
+        if (stream.IsClosed)
+            _streams.Remove(streamId);
+    }
+
+    private void OnHeaders(byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId == 0)
+            throw ProtocolError("it sent HEADERS on stream 0.");
+        var fragment = StripPadding(flags, payload, "HEADERS");
+        if ((flags & Http2Protocol.FlagPriority) != 0)
+        {
+            if (fragment.Length < 5)
+                throw ProtocolError("its HEADERS frame is too short for its priority fields.");
+            fragment = fragment.Slice(5);
+        }
+        _headerBlock.ResetWrittenCount();
+        _headerBlockStream = streamId;
+        _headerBlockEndsStream = (flags & Http2Protocol.FlagEndStream) != 0;
+        AppendHeaderFragment(fragment);
+        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+            EndHeaderBlock();
+    }
+
+    private void OnContinuation(byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (_headerBlockStream == 0 || streamId != _headerBlockStream)
+            throw ProtocolError("it sent CONTINUATION without a header block in progress on that stream.");
+        AppendHeaderFragment(payload);
+        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+            EndHeaderBlock();
+    }
+
+    private void AppendHeaderFragment(ReadOnlySequence<byte> fragment)
+    {
+        // The decoder's list limit applies to the decoded size; this bounds the encoded bytes we hold.
+        if (_headerBlock.WrittenCount + fragment.Length > 2 * MaxHeaderListSize)
+            throw new Http2ConnectionException($"The backend sent a header block over {2 * MaxHeaderListSize} bytes.", Http2ErrorCode.EnhanceYourCalm);
+        foreach (var segment in fragment)
+            _headerBlock.Write(segment.Span);
+    }
+
+    private void EndHeaderBlock()
+    {
+        var streamId = _headerBlockStream;
+        _headerBlockStream = 0;
+        var collector = new HeaderCollector();
+        bool withinLimit;
+        try
+        {
+            // Always decoded, even for a stream we no longer track: the table must stay in step.
+            withinLimit = _decoder.Decode(_headerBlock.WrittenSpan, collector);
+        }
+        catch (HpackException ex)
+        {
+            throw new Http2ConnectionException($"The backend's header block could not be decoded: {ex.Message}", Http2ErrorCode.CompressionError, ex);
+        }
+        if (!_streams.TryGetValue(streamId, out var stream))
+        {
+            CheckKnown(streamId, "HEADERS");
+            return;
+        }
+        if (!withinLimit)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend's headers on stream {streamId} exceed {MaxHeaderListSize} bytes.");
+            return;
+        }
+        if (collector.Error is { } error)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent malformed headers on stream {streamId}: {error}");
+            return;
+        }
+        if (stream.ResponseEnded)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.StreamClosed, $"The backend sent HEADERS on stream {streamId} after ending it.");
+            return;
+        }
+        if (!stream.HeadersReceived)
+        {
+            if (collector.Status is not { } status)
+            {
+                ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend's response on stream {streamId} has no :status.");
+                return;
+            }
+            if (status is >= 100 and < 200)
+            {
+                if (_headerBlockEndsStream)
+                    ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend ended stream {streamId} with an informational response.");
+                return; // 1xx: the final response follows.
+            }
+            stream.OnHeaders(status, collector.Fields, _headerBlockEndsStream);
+        }
+        else
+        {
+            if (!_headerBlockEndsStream || collector.Status is not null)
+            {
+                ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent a second header block on stream {streamId} that is not trailers.");
+                return;
+            }
+            stream.OnTrailers(collector.Fields);
+        }
+        Touch(stream);
+        if (stream.IsClosed)
+            _streams.Remove(streamId);
+    }
+
+    private void OnRstStream(int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId == 0)
+            throw ProtocolError("it sent RST_STREAM on stream 0.");
+        if (payload.Length != 4)
+            throw new Http2ConnectionException("The backend sent an RST_STREAM frame of the wrong size.", Http2ErrorCode.FrameSizeError);
+        var code = (Http2ErrorCode)ReadUInt32(payload);
+        if (!_streams.Remove(streamId, out var stream))
+        {
+            CheckKnown(streamId, "RST_STREAM");
+            return;
+        }
+        if (stream.ResponseEnded && code == Http2ErrorCode.NoError)
+        {
+            // The response is complete; the server only stops reading our request (RFC 9113 §8.1).
+            stream.RequestDiscarded = true;
+            stream.RequestEnded = true;
+            Touch(stream);
+            return;
+        }
+        stream.Fail(new Http2StreamException(code, $"The backend reset the stream ({HttpStatusMapping.Http2ErrorName((long)code)})."));
+        Touch(stream);
+    }
+
+    private void OnSettings(byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId != 0)
+            throw ProtocolError("it sent SETTINGS on a stream.");
+        if ((flags & Http2Protocol.FlagAck) != 0)
+        {
+            if (payload.Length != 0)
+                throw new Http2ConnectionException("The backend sent a SETTINGS acknowledgement with a payload.", Http2ErrorCode.FrameSizeError);
+            return;
+        }
+        if (payload.Length % 6 != 0)
+            throw new Http2ConnectionException("The backend sent a SETTINGS frame whose size is not a multiple of 6.", Http2ErrorCode.FrameSizeError);
+        Span<byte> setting = stackalloc byte[6];
+        for (var offset = 0L; offset < payload.Length; offset += 6)
+        {
+            payload.Slice(offset, 6).CopyTo(setting);
+            var id = BinaryPrimitives.ReadUInt16BigEndian(setting);
+            var value = BinaryPrimitives.ReadUInt32BigEndian(setting[2..]);
+            switch (id)
+            {
+                case Http2Protocol.SettingHeaderTableSize:
+                    _encoder.SetPeerMaxTableSize((int)Math.Min(value, int.MaxValue));
+                    break;
+                case Http2Protocol.SettingEnablePush:
+                    if (value != 0)
+                        throw ProtocolError($"it sent SETTINGS_ENABLE_PUSH {value}; a server may only send 0 (RFC 9113 §6.5.2).");
+                    break;
+                case Http2Protocol.SettingMaxConcurrentStreams:
+                    _peerMaxConcurrentStreams = (int)Math.Min(value, int.MaxValue);
+                    break;
+                case Http2Protocol.SettingInitialWindowSize:
+                    if (value > Http2Protocol.MaxWindowSize)
+                        throw new Http2ConnectionException($"The backend sent SETTINGS_INITIAL_WINDOW_SIZE {value}, over 2^31-1.", Http2ErrorCode.FlowControlError);
+                    var delta = (int)value - _peerInitialWindow;
+                    _peerInitialWindow = (int)value;
+                    foreach (var stream in _streams.Values)
+                    {
+                        stream.SendWindow += delta;
+                        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
+                            throw new Http2ConnectionException("The backend's SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream's window.", Http2ErrorCode.FlowControlError);
+                        if (delta > 0 && stream.WaitingForWindow)
+                            TouchWriter(stream);
+                    }
+                    break;
+                case Http2Protocol.SettingMaxFrameSize:
+                    if (value is < Http2Protocol.DefaultMaxFrameSize or > Http2Protocol.MaxFrameSizeLimit)
+                        throw ProtocolError($"it sent SETTINGS_MAX_FRAME_SIZE {value}, outside 16384–16777215.");
+                    _peerMaxFrameSize = (int)value;
+                    break;
+                default:
+                    break; // Unknown settings are ignored (RFC 9113 §6.5.2).
+            }
+        }
+        WriteControlFrame(Http2FrameType.Settings, Http2Protocol.FlagAck, []);
+    }
+
+    private void OnPing(byte flags, int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId != 0)
+            throw ProtocolError("it sent PING on a stream.");
+        if (payload.Length != 8)
+            throw new Http2ConnectionException("The backend sent a PING frame of the wrong size.", Http2ErrorCode.FrameSizeError);
+        if ((flags & Http2Protocol.FlagAck) != 0)
+            return;
+        Span<byte> opaque = stackalloc byte[8];
+        payload.CopyTo(opaque);
+        WriteControlFrame(Http2FrameType.Ping, Http2Protocol.FlagAck, opaque);
+    }
+
+    private void OnGoAway(int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId != 0)
+            throw ProtocolError("it sent GOAWAY on a stream.");
+        if (payload.Length < 8)
+            throw new Http2ConnectionException("The backend sent a GOAWAY frame that is too short.", Http2ErrorCode.FrameSizeError);
+        var lastStreamId = (int)(ReadUInt32(payload) & 0x7fff_ffffu);
+        var code = (Http2ErrorCode)ReadUInt32(payload.Slice(4));
+        _draining = true;
+        List<int>? refused = null;
+        foreach (var stream in _streams.Values)
+        {
+            if (stream.Id > lastStreamId)
+            {
+                // Never processed (RFC 9113 §6.8): safe for the caller to try again elsewhere.
+                stream.Fail(new Http2StreamException(Http2ErrorCode.RefusedStream,
+                    $"The backend is shutting down (GOAWAY {HttpStatusMapping.Http2ErrorName((long)code)}) and did not process the stream."));
+                Touch(stream);
+                (refused ??= []).Add(stream.Id);
+            }
+        }
+        if (refused is not null)
+        {
+            foreach (var id in refused)
+                _streams.Remove(id);
+        }
+    }
+
+    /// <summary>Priorities are ignored (RFC 9113 deprecates them), but a malformed frame is still an error.</summary>
+    private void OnPriority(int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (streamId == 0)
+            throw ProtocolError("it sent PRIORITY on stream 0.");
+        if (payload.Length != 5 && _streams.TryGetValue(streamId, out var stream))
+            ResetFromReadLoop(stream, Http2ErrorCode.FrameSizeError, $"The backend sent a PRIORITY frame of the wrong size on stream {streamId}.");
+    }
+
+    private void OnWindowUpdate(int streamId, ReadOnlySequence<byte> payload)
+    {
+        if (payload.Length != 4)
+            throw new Http2ConnectionException("The backend sent a WINDOW_UPDATE frame of the wrong size.", Http2ErrorCode.FrameSizeError);
+        var increment = (int)(ReadUInt32(payload) & 0x7fff_ffffu);
+        if (streamId == 0)
+        {
+            if (increment == 0)
+                throw ProtocolError("it sent a connection WINDOW_UPDATE of 0.");
+            _connectionSendWindow += increment;
+            if (_connectionSendWindow > Http2Protocol.MaxWindowSize)
+                throw new Http2ConnectionException("The backend overflowed the connection's send window.", Http2ErrorCode.FlowControlError);
+            foreach (var waiting in _streams.Values)
+            {
+                if (waiting.WaitingForWindow)
+                    TouchWriter(waiting);
+            }
+            return;
+        }
+        if (!_streams.TryGetValue(streamId, out var stream))
+        {
+            CheckKnown(streamId, "WINDOW_UPDATE");
+            return;
+        }
+        if (increment == 0)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent a WINDOW_UPDATE of 0 on stream {streamId}.");
+            return;
+        }
+        stream.SendWindow += increment;
+        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
+        {
+            ResetFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The backend overflowed the send window of stream {streamId}.");
+            return;
+        }
+        if (stream.WaitingForWindow)
+            TouchWriter(stream);
+    }
+
+    private static ReadOnlySequence<byte> StripPadding(byte flags, ReadOnlySequence<byte> payload, string frame)
+    {
+        if ((flags & Http2Protocol.FlagPadded) == 0)
+            return payload;
+        if (payload.IsEmpty)
+            throw ProtocolError($"its padded {frame} frame has no pad length.");
+        var padLength = payload.FirstSpan[0];
+        if (padLength >= payload.Length)
+            throw ProtocolError($"its {frame} frame's padding is longer than the frame.");
+        return payload.Slice(1, payload.Length - 1 - padLength);
+    }
+
+    /// <summary>A frame for a stream we do not track: fine if we closed it; an error if it was never opened.</summary>
+    private void CheckKnown(int streamId, string frame)
+    {
+        if (streamId >= _nextStreamId || (streamId & 1) == 0)
+            throw ProtocolError($"it sent {frame} on stream {streamId}, which was never opened.");
+    }
+
+    private void ResetFromReadLoop(Http2ClientStream stream, Http2ErrorCode code, string message)
+    {
+        stream.Fail(new Http2StreamException(code, message));
+        if (_streams.Remove(stream.Id))
+            WriteRstStream(stream.Id, code);
+        Touch(stream);
+    }
+
+    private void Touch(Http2ClientStream stream) => _touched.Add(stream);
+
+    private void TouchWriter(Http2ClientStream stream)
+    {
+        stream.WaitingForWindow = false;
+        _touched.Add(stream);
+    }
+
+    private void WakeTouched()
+    {
+        // _touched is only used by the read loop; waking runs consumers inline, outside the lock.
+        for (var i = 0; i < _touched.Count; i++)
+            _touched[i].Wake();
+        _touched.Clear();
+    }
+
+    private static uint ReadUInt32(ReadOnlySequence<byte> payload)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        payload.Slice(0, 4).CopyTo(bytes);
+        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
+    }
+
+    private static Http2ConnectionException ProtocolError(string what) =>
+        new($"The backend broke the HTTP/2 protocol: {what}", Http2ErrorCode.ProtocolError);
+
+    /// <summary>Collects a decoded header block: <c>:status</c> apart, regular fields as strings.</summary>
+    private sealed class HeaderCollector : IHpackHeaderHandler
+    {
+        public int? Status { get; private set; }
+
+        public List<KeyValuePair<string, string>> Fields { get; } = [];
+
+        public string? Error { get; private set; }
+
+        public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            if (Error is not null)
+                return;
+            if (name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0)
+            {
+                Error = "an upper-case header name";
+                return;
+            }
+            if (name.Length > 0 && name[0] == (byte)':')
+            {
+                if (!name.SequenceEqual(":status"u8) || Fields.Count > 0 || Status is not null)
+                {
+                    Error = $"unexpected pseudo-header {Encoding.Latin1.GetString(name)}";
+                    return;
+                }
+                if (value.Length != 3 || !int.TryParse(value, out var status))
+                {
+                    Error = "a :status that is not three digits";
+                    return;
+                }
+                Status = status;
+                return;
+            }
+            Fields.Add(new(KnownHeaders.Name(name), KnownHeaders.Value(value)));
+        }
+    }
+}

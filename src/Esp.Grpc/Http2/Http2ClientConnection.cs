@@ -1,0 +1,513 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Text;
+using Esp.Grpc.Http2.Hpack;
+using Esp.Grpc.Protocol;
+
+namespace Esp.Grpc.Http2;
+
+/// <summary>
+/// A client HTTP/2 connection (RFC 9113) made for forwarding gRPC: many concurrent streams,
+/// flow control both ways, HPACK with a dynamic table both ways, SETTINGS, PING, GOAWAY,
+/// RST_STREAM. No server push (disabled in our SETTINGS), no priorities, no HTTP/1.1.
+/// </summary>
+/// <remarks>
+/// <para>Writing: every frame is encoded under <see cref="SyncRoot"/> into a pending buffer; the
+/// first writer to find no send in progress sends it, and whatever others add meanwhile goes out
+/// with its next send. Concurrent calls' frames therefore share system calls, and HEADERS frames
+/// leave in stream-id order with the HPACK encoder's table in step with the wire.</para>
+/// <para>Reading: one loop parses every complete frame of a read under the lock, then wakes the
+/// streams it touched, once each, outside it.</para>
+/// </remarks>
+internal sealed partial class Http2ClientConnection : IAsyncDisposable
+{
+    /// <summary>Our stream window: a 64 KiB message never waits for a WINDOW_UPDATE round trip.</summary>
+    public const int StreamReceiveWindow = 1024 * 1024;
+
+    /// <summary>Our connection window; credited as frames arrive (the stream windows bound what is buffered).</summary>
+    public const int ConnectionReceiveWindow = 16 * 1024 * 1024;
+
+    public const int MaxHeaderListSize = 64 * 1024;
+
+    /// <summary>Until the server's SETTINGS say otherwise, assume what most servers allow.</summary>
+    private const int AssumedMaxConcurrentStreams = 100;
+
+    private const int MaxRetainedWriteBuffer = 1024 * 1024;
+
+    private readonly Stream _transport;
+    private readonly string _authority;
+    private readonly HpackEncoder _encoder = new();
+    private readonly HpackDecoder _decoder = new(maxHeaderListSize: MaxHeaderListSize);
+    private readonly Dictionary<int, Http2ClientStream> _streams = [];
+    private readonly List<Http2ClientStream> _touched = [];
+    private readonly ArrayBufferWriter<byte> _headerBlock = new(); // a response header block being received
+    private readonly ArrayBufferWriter<byte> _requestBlock = new(1024); // a request header block being encoded
+    private readonly Task _readLoop;
+
+    private ArrayBufferWriter<byte> _pending = new(16 * 1024);
+    private ArrayBufferWriter<byte> _spare = new(16 * 1024);
+    private bool _sending;
+    private Task _sendLoop = Task.CompletedTask;
+
+    private int _nextStreamId = 1;
+    private int _peerMaxConcurrentStreams = AssumedMaxConcurrentStreams;
+    private int _peerInitialWindow = Http2Protocol.DefaultWindowSize;
+    private int _peerMaxFrameSize = Http2Protocol.DefaultMaxFrameSize;
+    private long _connectionSendWindow = Http2Protocol.DefaultWindowSize;
+    private int _connectionReceiveCredit;
+    private bool _draining; // after GOAWAY: no new streams, closed when the last one ends
+    private Exception? _failure;
+    private string _scheme = "http";
+
+    // A header block in progress (HEADERS then CONTINUATION frames until END_HEADERS).
+    private int _headerBlockStream;
+    private bool _headerBlockEndsStream;
+
+    // Keep-alive: a connection with calls in flight that hears nothing for a while is pinged, and
+    // fails if the PING is not answered in time (a backend gone without a FIN or RST).
+    private readonly Http2KeepAlive _keepAlive;
+    private readonly ITimer? _keepAliveTimer;
+    private bool _receivedSinceTick;
+    private int _quietTicks;
+    private bool _pingOutstanding;
+
+    private Http2ClientConnection(Stream transport, string authority, Http2KeepAlive keepAlive)
+    {
+        _transport = transport;
+        _authority = authority;
+        _keepAlive = keepAlive;
+        WritePreface();
+        _readLoop = Task.Run(ReadLoopAsync);
+        RequestSend();
+        if (keepAlive.Timeout > TimeSpan.Zero)
+            _keepAliveTimer = keepAlive.Time.CreateTimer(static c => ((Http2ClientConnection)c!).OnKeepAliveTick(), this, keepAlive.Timeout, keepAlive.Timeout);
+    }
+
+    /// <summary>Guards every mutable field of the connection and of its streams.</summary>
+    internal object SyncRoot => _streams;
+
+    /// <summary>What the connection's <c>:authority</c> is (host:port of the backend).</summary>
+    public string Authority => _authority;
+
+    /// <summary>Set when the connection failed or was closed: no stream can start on it any more.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (SyncRoot)
+                return _failure is not null;
+        }
+    }
+
+    /// <summary>Streams now open on the connection.</summary>
+    public int ActiveStreams
+    {
+        get
+        {
+            lock (SyncRoot)
+                return _streams.Count;
+        }
+    }
+
+    /// <summary>Completes when the connection has failed or closed; never faults.</summary>
+    public Task Completion => _readLoop;
+
+    /// <summary>Runs the connection over an established transport (TCP, or TLS that negotiated h2).</summary>
+    public static Http2ClientConnection Start(Stream transport, string authority, Http2KeepAlive keepAlive) => new(transport, authority, keepAlive);
+
+    /// <summary>
+    /// Opens a stream and queues its HEADERS (not sent until a write or <paramref name="send"/>).
+    /// Returns null when the connection cannot take another stream (full, draining or failed): the
+    /// caller picks or opens another connection.
+    /// </summary>
+    /// <param name="writeHeaders">Writes the regular headers (the pseudo-headers are written here);
+    /// it runs under the connection's lock, so it must only encode.</param>
+    public Http2ClientStream? TryStartStream<TState>(string path, TState state, Action<Http2HeaderWriter, TState> writeHeaders, bool endStream, bool send)
+    {
+        Http2ClientStream stream;
+        lock (SyncRoot)
+        {
+            if (_failure is not null || _draining || _nextStreamId < 0 || _streams.Count >= _peerMaxConcurrentStreams)
+                return null;
+            stream = new Http2ClientStream(this, _nextStreamId, _peerInitialWindow, StreamReceiveWindow);
+            _nextStreamId += 2;
+            _streams.Add(stream.Id, stream);
+
+            var headerWriter = new Http2HeaderWriter(_encoder, _requestBlock);
+            _requestBlock.ResetWrittenCount();
+            _encoder.BeginBlock(_requestBlock);
+            headerWriter.Write(":method", "POST", HpackIndexing.Index);
+            headerWriter.Write(":scheme", _scheme, HpackIndexing.Index);
+            headerWriter.Write(":authority", _authority, HpackIndexing.Index);
+            headerWriter.Write(":path", path, HpackIndexing.Index);
+            try
+            {
+                writeHeaders(headerWriter, state);
+            }
+            catch (Exception)
+            {
+                // The encoder's table already holds what the block added so far: the backend must
+                // see that part too, or the tables fall out of step. Send it, then reset the stream.
+                WriteHeaderFrames(stream.Id, _requestBlock.WrittenSpan, endStream: true);
+                WriteRstStream(stream.Id, Http2ErrorCode.Cancel);
+                _streams.Remove(stream.Id);
+                RequestSendLater();
+                throw;
+            }
+            WriteHeaderFrames(stream.Id, _requestBlock.WrittenSpan, endStream);
+            if (endStream)
+                stream.RequestEnded = true;
+        }
+        if (send)
+            RequestSend();
+        return stream;
+    }
+
+    /// <summary>Sets <c>:scheme</c> (https on TLS connections).</summary>
+    internal void UseScheme(string scheme) => _scheme = scheme;
+
+    /// <summary>Writes request body bytes within the send windows, waiting for WINDOW_UPDATEs as needed.</summary>
+    internal async ValueTask WriteDataAsync(Http2ClientStream stream, ReadOnlySequence<byte> data, bool endStream)
+    {
+        while (true)
+        {
+            bool done;
+            lock (SyncRoot)
+            {
+                if (stream.RequestDiscarded)
+                    return;
+                stream.ThrowIfFailed();
+                ThrowIfFailed();
+                if (stream.RequestEnded)
+                    throw new InvalidOperationException("The request body has already ended.");
+                while (!data.IsEmpty)
+                {
+                    var size = (int)Math.Min(Math.Min(data.Length, _peerMaxFrameSize), Math.Min(stream.SendWindow, _connectionSendWindow));
+                    if (size <= 0)
+                        break;
+                    var last = size == data.Length && endStream;
+                    WriteDataFrame(stream.Id, data.Slice(0, size), last);
+                    stream.SendWindow -= size;
+                    _connectionSendWindow -= size;
+                    data = data.Slice(size);
+                    if (last)
+                        stream.RequestEnded = true;
+                }
+                if (data.IsEmpty && endStream && !stream.RequestEnded)
+                {
+                    WriteDataFrame(stream.Id, ReadOnlySequence<byte>.Empty, endStream: true);
+                    stream.RequestEnded = true;
+                }
+                done = data.IsEmpty;
+                if (!done)
+                    stream.ArmWindowWait();
+            }
+            RequestSend();
+            if (done)
+                return;
+            await stream.WaitForWindowAsync();
+        }
+    }
+
+    /// <summary>Resets the stream unless it is closed already, and fails its waits with <paramref name="error"/>.</summary>
+    internal void ResetStream(Http2ClientStream stream, Http2ErrorCode code, Exception error, bool wakeOnThreadPool)
+    {
+        lock (SyncRoot)
+        {
+            if (stream.IsClosed)
+                return;
+            stream.Fail(error);
+            if (_failure is null && _streams.Remove(stream.Id))
+                WriteRstStream(stream.Id, code);
+        }
+        RequestSend();
+        if (wakeOnThreadPool)
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), stream, preferLocal: false);
+        else
+            stream.Wake();
+    }
+
+    /// <summary>The consumer is done with the stream: reset it if still open, forget it.</summary>
+    internal void CloseStream(Http2ClientStream stream)
+    {
+        var reset = false;
+        lock (SyncRoot)
+        {
+            if (!stream.IsClosed)
+            {
+                stream.Fail(new OperationCanceledException("The stream was closed."));
+                reset = _failure is null;
+            }
+            if (_streams.Remove(stream.Id) && reset)
+                WriteRstStream(stream.Id, Http2ErrorCode.Cancel);
+            else
+                reset = false;
+        }
+        if (reset)
+            RequestSend();
+        CloseIfDrained();
+    }
+
+    /// <summary>Takes the stream's window credit once it is worth a WINDOW_UPDATE (under the lock).</summary>
+    internal int TakeStreamCredit(Http2ClientStream stream, ref int unacknowledged)
+    {
+        if (unacknowledged < StreamReceiveWindow / 2 || stream.ResponseEnded || stream.Error is not null)
+            return 0;
+        var credit = unacknowledged;
+        unacknowledged = 0;
+        stream.ReceiveWindow += credit;
+        WriteWindowUpdate(stream.Id, credit);
+        return credit;
+    }
+
+    // --- Frames out (all under the lock).
+
+    private void WritePreface()
+    {
+        lock (SyncRoot)
+        {
+            _pending.Write(Http2Protocol.ClientPreface);
+            Span<byte> settings = stackalloc byte[Http2Protocol.FrameHeaderLength + 3 * 6];
+            Http2Protocol.WriteFrameHeader(settings, 18, Http2FrameType.Settings, 0, 0);
+            WriteSetting(settings[9..], Http2Protocol.SettingEnablePush, 0);
+            WriteSetting(settings[15..], Http2Protocol.SettingInitialWindowSize, StreamReceiveWindow);
+            WriteSetting(settings[21..], Http2Protocol.SettingMaxHeaderListSize, MaxHeaderListSize);
+            _pending.Write(settings);
+            WriteWindowUpdate(0, ConnectionReceiveWindow - Http2Protocol.DefaultWindowSize);
+        }
+
+        static void WriteSetting(Span<byte> destination, ushort id, int value)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(destination, id);
+            BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)value);
+        }
+    }
+
+    private void WriteHeaderFrames(int streamId, ReadOnlySpan<byte> block, bool endStream)
+    {
+        var first = true;
+        do
+        {
+            var size = Math.Min(block.Length, _peerMaxFrameSize);
+            var last = size == block.Length;
+            var flags = (byte)((last ? Http2Protocol.FlagEndHeaders : 0) | (first && endStream ? Http2Protocol.FlagEndStream : 0));
+            var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + size);
+            Http2Protocol.WriteFrameHeader(span, size, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, streamId);
+            block[..size].CopyTo(span[Http2Protocol.FrameHeaderLength..]);
+            _pending.Advance(Http2Protocol.FrameHeaderLength + size);
+            block = block[size..];
+            first = false;
+        }
+        while (!block.IsEmpty);
+    }
+
+    private void WriteDataFrame(int streamId, ReadOnlySequence<byte> data, bool endStream)
+    {
+        var size = (int)data.Length;
+        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + size);
+        Http2Protocol.WriteFrameHeader(span, size, Http2FrameType.Data, endStream ? Http2Protocol.FlagEndStream : (byte)0, streamId);
+        data.CopyTo(span[Http2Protocol.FrameHeaderLength..]);
+        _pending.Advance(Http2Protocol.FrameHeaderLength + size);
+    }
+
+    private void WriteRstStream(int streamId, Http2ErrorCode code)
+    {
+        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + 4);
+        Http2Protocol.WriteFrameHeader(span, 4, Http2FrameType.RstStream, 0, streamId);
+        BinaryPrimitives.WriteUInt32BigEndian(span[9..], (uint)code);
+        _pending.Advance(Http2Protocol.FrameHeaderLength + 4);
+    }
+
+    private void WriteWindowUpdate(int streamId, int increment)
+    {
+        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + 4);
+        Http2Protocol.WriteFrameHeader(span, 4, Http2FrameType.WindowUpdate, 0, streamId);
+        BinaryPrimitives.WriteUInt32BigEndian(span[9..], (uint)increment);
+        _pending.Advance(Http2Protocol.FrameHeaderLength + 4);
+    }
+
+    private void WriteControlFrame(Http2FrameType type, byte flags, ReadOnlySpan<byte> payload)
+    {
+        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + payload.Length);
+        Http2Protocol.WriteFrameHeader(span, payload.Length, type, flags, 0);
+        payload.CopyTo(span[Http2Protocol.FrameHeaderLength..]);
+        _pending.Advance(Http2Protocol.FrameHeaderLength + payload.Length);
+    }
+
+    private void WriteGoAway(Http2ErrorCode code)
+    {
+        Span<byte> payload = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(payload, 0);
+        BinaryPrimitives.WriteUInt32BigEndian(payload[4..], (uint)code);
+        WriteControlFrame(Http2FrameType.GoAway, 0, payload);
+    }
+
+    // --- Sending: whoever finds no send in progress sends, until nothing is pending.
+
+    /// <summary>Sends what is pending unless a send is in progress (which will send it).</summary>
+    internal void RequestSend()
+    {
+        lock (SyncRoot)
+        {
+            if (_sending || _pending.WrittenCount == 0)
+                return;
+            _sending = true;
+        }
+        _sendLoop = SendPendingAsync();
+    }
+
+    /// <summary>For paths that hold the lock: send from the thread pool.</summary>
+    private void RequestSendLater() => ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.RequestSend(), this, preferLocal: false);
+
+    private async Task SendPendingAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                ArrayBufferWriter<byte> batch;
+                lock (SyncRoot)
+                {
+                    if (_pending.WrittenCount == 0 || _failure is not null)
+                    {
+                        _sending = false;
+                        return;
+                    }
+                    batch = _pending;
+                    _pending = _spare;
+                    _spare = batch;
+                }
+                await _transport.WriteAsync(batch.WrittenMemory);
+                if (batch.Capacity > MaxRetainedWriteBuffer)
+                {
+                    lock (SyncRoot)
+                        _spare = new ArrayBufferWriter<byte>(16 * 1024);
+                }
+                else
+                {
+                    batch.ResetWrittenCount();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            lock (SyncRoot)
+                _sending = false;
+            Fail(new Http2ConnectionException($"Writing to the backend failed: {ex.Message}", inner: ex));
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is { } failure)
+            throw new Http2ConnectionException(failure.Message, (failure as Http2ConnectionException)?.ErrorCode ?? Http2ErrorCode.NoError, failure.InnerException);
+    }
+
+    /// <summary>
+    /// Runs every <see cref="Http2KeepAlive.Timeout"/>: with calls in flight and nothing heard for
+    /// <see cref="Http2KeepAlive.Delay"/>, sends a PING; if nothing at all (not even its ACK)
+    /// arrives by the next tick, the connection is dead and its calls fail.
+    /// </summary>
+    private void OnKeepAliveTick()
+    {
+        bool dead;
+        lock (SyncRoot)
+        {
+            if (_failure is not null)
+                return;
+            var heard = _receivedSinceTick;
+            _receivedSinceTick = false;
+            dead = _pingOutstanding && !heard;
+            if (!dead)
+            {
+                _pingOutstanding = false;
+                _quietTicks = heard ? 0 : _quietTicks + 1;
+                if (_streams.Count == 0 || _quietTicks * _keepAlive.Timeout < _keepAlive.Delay)
+                    return;
+                _quietTicks = 0;
+                _pingOutstanding = true;
+                WriteControlFrame(Http2FrameType.Ping, 0, stackalloc byte[8]);
+            }
+        }
+        if (dead)
+            Fail(new Http2ConnectionException($"The backend did not answer a PING within {_keepAlive.Timeout.TotalSeconds:0.#} s: the connection is presumed dead."));
+        else
+            RequestSend();
+    }
+
+    // --- Ending.
+
+    private async Task FlushBeforeCloseAsync()
+    {
+        try
+        {
+            byte[] bytes;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            while (true)
+            {
+                Task loop;
+                lock (SyncRoot)
+                {
+                    if (!_sending)
+                    {
+                        bytes = _pending.WrittenSpan.ToArray();
+                        _pending.ResetWrittenCount();
+                        break;
+                    }
+                    loop = _sendLoop;
+                }
+                await loop.WaitAsync(timeout.Token);
+                await Task.Yield();
+            }
+            await _transport.WriteAsync(bytes, timeout.Token);
+        }
+        catch (Exception)
+        {
+            // Closing anyway.
+        }
+    }
+
+    private void Fail(Exception failure)
+    {
+        Http2ClientStream[] streams;
+        lock (SyncRoot)
+        {
+            if (_failure is not null)
+                return;
+            _failure = failure;
+            streams = [.. _streams.Values];
+            _streams.Clear();
+            foreach (var stream in streams)
+                stream.Fail(failure);
+        }
+        foreach (var stream in streams)
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), stream, preferLocal: false);
+        _keepAliveTimer?.Dispose();
+        _transport.Dispose();
+    }
+
+    /// <summary>A draining connection (after GOAWAY) closes once its last stream is done.</summary>
+    private void CloseIfDrained()
+    {
+        lock (SyncRoot)
+        {
+            if (!_draining || _streams.Count > 0 || _failure is not null)
+                return;
+        }
+        Fail(new Http2ConnectionException("The backend closed the connection (GOAWAY)."));
+    }
+
+    /// <summary>Closes the connection: GOAWAY, then the transport; open streams fail.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (SyncRoot)
+        {
+            if (_failure is null)
+                WriteGoAway(Http2ErrorCode.NoError);
+        }
+        await FlushBeforeCloseAsync();
+        Fail(new ObjectDisposedException(nameof(Http2ClientConnection), "The connection was closed."));
+        await _readLoop;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Buffers.Binary;
+
+namespace Esp.Grpc.Http2;
+
+/// <summary>Frame types of RFC 9113 §6.</summary>
+internal enum Http2FrameType : byte
+{
+    Data = 0x0,
+    Headers = 0x1,
+    Priority = 0x2,
+    RstStream = 0x3,
+    Settings = 0x4,
+    PushPromise = 0x5,
+    Ping = 0x6,
+    GoAway = 0x7,
+    WindowUpdate = 0x8,
+    Continuation = 0x9,
+}
+
+/// <summary>Error codes of RFC 9113 §7.</summary>
+internal enum Http2ErrorCode : uint
+{
+    NoError = 0x0,
+    ProtocolError = 0x1,
+    InternalError = 0x2,
+    FlowControlError = 0x3,
+    SettingsTimeout = 0x4,
+    StreamClosed = 0x5,
+    FrameSizeError = 0x6,
+    RefusedStream = 0x7,
+    Cancel = 0x8,
+    CompressionError = 0x9,
+    ConnectError = 0xa,
+    EnhanceYourCalm = 0xb,
+    InadequateSecurity = 0xc,
+    Http11Required = 0xd,
+}
+
+/// <summary>The numbers and layouts of RFC 9113 a client needs.</summary>
+internal static class Http2Protocol
+{
+    public const int FrameHeaderLength = 9;
+
+    public const byte FlagEndStream = 0x1;
+    public const byte FlagAck = 0x1;
+    public const byte FlagEndHeaders = 0x4;
+    public const byte FlagPadded = 0x8;
+    public const byte FlagPriority = 0x20;
+
+    public const ushort SettingHeaderTableSize = 0x1;
+    public const ushort SettingEnablePush = 0x2;
+    public const ushort SettingMaxConcurrentStreams = 0x3;
+    public const ushort SettingInitialWindowSize = 0x4;
+    public const ushort SettingMaxFrameSize = 0x5;
+    public const ushort SettingMaxHeaderListSize = 0x6;
+
+    public const int DefaultWindowSize = 65_535;
+    public const int DefaultMaxFrameSize = 16_384;
+    public const int MaxFrameSizeLimit = 16_777_215;
+    public const int MaxWindowSize = int.MaxValue;
+
+    /// <summary>The client connection preface (RFC 9113 §3.4).</summary>
+    public static ReadOnlySpan<byte> ClientPreface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+
+    public static void WriteFrameHeader(Span<byte> destination, int length, Http2FrameType type, byte flags, int streamId)
+    {
+        destination[0] = (byte)(length >> 16);
+        destination[1] = (byte)(length >> 8);
+        destination[2] = (byte)length;
+        destination[3] = (byte)type;
+        destination[4] = flags;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[5..], (uint)streamId & 0x7fff_ffffu);
+    }
+}
+
+/// <summary>
+/// The backend reset one stream (RST_STREAM), or the stream could not be run on its connection
+/// (refused by GOAWAY). The connection itself may be fine.
+/// </summary>
+internal sealed class Http2StreamException(Http2ErrorCode code, string message) : Exception(message)
+{
+    public Http2ErrorCode ErrorCode { get; } = code;
+}
+
+/// <summary>The connection failed: the peer broke the protocol, closed it, or the transport failed.</summary>
+internal sealed class Http2ConnectionException : IOException
+{
+    public Http2ConnectionException(string message, Http2ErrorCode code = Http2ErrorCode.NoError, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorCode = code;
+    }
+
+    public Http2ErrorCode ErrorCode { get; }
+}
+
+/// <summary>
+/// When a client connection pings a quiet backend: after <paramref name="Delay"/> without a frame
+/// while calls are in flight; the connection fails if nothing arrives within <paramref name="Timeout"/>
+/// after that. A zero timeout turns pinging off.
+/// </summary>
+internal sealed record Http2KeepAlive(TimeSpan Delay, TimeSpan Timeout, TimeProvider Time)
+{
+    public static Http2KeepAlive Default { get; } = new(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(20), TimeProvider.System);
+}
