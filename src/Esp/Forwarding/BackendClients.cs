@@ -1,31 +1,25 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
-using Esp.Grpc.Client;
+using Esp.Grpc.Http2;
 
 namespace Esp.Forwarding;
 
 /// <summary>
-/// One pooled HTTP/2 client per backend address, shared by every call to it: multiplexed, and
-/// opening more connections when a server's stream limit is reached.
+/// One pool of HTTP/2 connections per backend address, shared by every call to it: multiplexed,
+/// and opening more connections when a server's stream limit is reached.
 /// </summary>
-internal sealed class BackendClients : IDisposable
+internal sealed class BackendClients(X509Certificate2Collection? backendRoots) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<Uri, HttpMessageInvoker> _clients = new();
-    private readonly X509Certificate2Collection? _backendRoots;
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    public BackendClients(X509Certificate2Collection? backendRoots)
+    private readonly ConcurrentDictionary<Uri, Http2ConnectionPool> _pools = new();
+
+    public Http2ConnectionPool For(Uri baseUri) =>
+        _pools.GetOrAdd(baseUri, static (uri, roots) => new Http2ConnectionPool(uri, uri.Scheme == Uri.UriSchemeHttps ? roots : null, ConnectTimeout), backendRoots);
+
+    public async ValueTask DisposeAsync()
     {
-        _backendRoots = backendRoots;
-    }
-
-    public HttpMessageInvoker For(Uri baseUri) => _clients.GetOrAdd(baseUri, static (uri, roots) => Create(uri, roots), _backendRoots);
-
-    private static HttpMessageInvoker Create(Uri baseUri, X509Certificate2Collection? roots) =>
-        new(GrpcHttpHandlers.Create(baseUri.Scheme == Uri.UriSchemeHttps ? roots : null), disposeHandler: true);
-
-    public void Dispose()
-    {
-        foreach (var client in _clients.Values)
-            client.Dispose();
+        foreach (var pool in _pools.Values)
+            await pool.DisposeAsync();
     }
 }

@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using Esp.Config;
 using Esp.Grpc;
+using Esp.Grpc.Http2;
+using Esp.Grpc.Http2.Hpack;
 using Esp.Grpc.Protocol;
 using Esp.Grpc.Server;
 using Microsoft.AspNetCore.Http;
@@ -12,8 +15,10 @@ namespace Esp.Forwarding;
 /// Forwards one gRPC call to its backend and the answer back, without parsing messages:
 /// <list type="number">
 /// <item>work out the deadline: the caller's <c>grpc-timeout</c>, bounded by the backend rule's;</item>
-/// <item>send the request with the caller's headers (minus hop-by-hop and proxy-owned ones) and
-/// its body streamed as it arrives;</item>
+/// <item>send the request over our HTTP/2 client (<see cref="Http2ConnectionPool"/>) with the
+/// caller's headers (minus hop-by-hop and proxy-owned ones) and its body: with the headers when
+/// the caller has sent all of it (a unary call: retried once if the backend refuses the stream
+/// unprocessed), else streamed as it arrives;</item>
 /// <item>when the backend's headers come, check they are gRPC and pass them on (a Trailers-Only
 /// answer stays Trailers-Only);</item>
 /// <item>stream the backend's body to the caller, flushing as it arrives;</item>
@@ -25,9 +30,6 @@ namespace Esp.Forwarding;
 internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvider time, ILogger<GrpcForwarder> logger, ILoggerFactory loggers, BackendIdTokens? idTokens = null)
 {
     private readonly ILogger _accessLog = loggers.CreateLogger(AccessLogCategory);
-
-    /// <summary>Each method's backend URI, made once (the model is immutable, so its records serve as keys).</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<MethodPolicy, Uri> _targets = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The access log's logger category: <c>--access_log=off</c> filters it out.</summary>
     public const string AccessLogCategory = "Esp.AccessLog";
@@ -63,72 +65,161 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         using var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token);
         var cancellation = linked?.Token ?? context.RequestAborted;
 
-        // (2) The request.
-        var content = new StreamingRequestContent(context.Request.BodyReader, context.Request.ContentType);
-        using var request = CreateBackendRequest(context, method, content, timeout, caller);
-        HttpResponseMessage response;
+        // (2) The request: its headers, and with them the body if the caller has sent all of it.
+        var body = new RequestBodyPump(context.Request.BodyReader);
+        bool complete;
+        ReadOnlySequence<byte> completeBody;
         try
         {
-            response = await backends.For(route.BaseUri).SendAsync(request, cancellation);
+            complete = body.TryTakeComplete(out completeBody);
+        }
+        catch (Exception) when (body.CallerFailed)
+        {
+            return;
+        }
+        Http2ClientStream stream;
+        try
+        {
+            var request = new BackendRequest(context, timeout, caller, BackendAuthorization(method));
+            stream = await StartAsync(backends.For(route.BaseUri), method.Path, request, complete ? completeBody : null, cancellation);
+            if (complete)
+                body.Sent(completeBody);
         }
         catch (Exception ex)
         {
-            call.BytesIn = content.BytesSent;
-            if (CallerGone(context, deadline, content))
-                return;
-            var status = deadline?.IsCancellationRequested == true
-                ? DeadlineExceeded(timeout!.Value)
-                : BackendFailure(route, ex);
-            LogBackendFailed(logger, method.Path, route.Address, status.Code, status.Detail);
-            await EndTrailersOnlyAsync(context, call, status);
+            await FailAsync(context, method, call, body, deadline, timeout, ex);
             return;
         }
-
-        using (response)
+        Task? pumping = null;
+        using (stream)
+        using (cancellation.UnsafeRegister(CancelStream, stream))
         {
-            // (3) The headers.
-            if (!IsGrpcResponse(response, route, out var notGrpc))
-            {
-                call.BytesIn = content.BytesSent;
-                LogBackendFailed(logger, method.Path, route.Address, notGrpc.Code, notGrpc.Detail);
-                await EndTrailersOnlyAsync(context, call, notGrpc);
-                return;
-            }
-            CopyResponseHeaders(response, context.Response);
-            if (ReadStatus(response.Headers) is { } trailersOnly)
-            {
-                // The backend ended the call in its headers: so do we, in one HEADERS frame.
-                call.BytesIn = content.BytesSent;
-                call.Status = trailersOnly;
-                await context.Response.CompleteAsync();
-                return;
-            }
-
-            // (4) The body.
             try
             {
-                call.BytesOut = await CopyResponseBodyAsync(response, context.Response, cancellation);
+                if (!complete)
+                    pumping = PumpAsync(body, stream, cancellation);
+
+                // (3) The headers.
+                await stream.WaitForResponseAsync();
+                if (!IsGrpcResponse(stream, route, out var notGrpc))
+                {
+                    call.BytesIn = body.BytesSent;
+                    LogBackendFailed(logger, method.Path, route.Address, notGrpc.Code, notGrpc.Detail);
+                    await EndTrailersOnlyAsync(context, call, notGrpc);
+                    return;
+                }
+                CopyResponseHeaders(stream.ResponseHeaders, context.Response);
+                if (stream.EndedWithHeaders)
+                {
+                    // The backend ended the call in its headers: so do we, in one HEADERS frame.
+                    call.BytesIn = body.BytesSent;
+                    call.Status = ReadStatus(stream.ResponseHeaders) ?? MissingStatus(context.Response);
+                    await context.Response.CompleteAsync();
+                    return;
+                }
+
+                // (4) The body.
+                call.BytesOut = await CopyResponseBodyAsync(stream, context.Response, cancellation);
             }
             catch (Exception ex)
             {
-                call.BytesIn = content.BytesSent;
-                if (CallerGone(context, deadline, content))
-                    return;
-                var status = deadline?.IsCancellationRequested == true ? DeadlineExceeded(timeout!.Value) : BackendFailure(route, ex);
-                LogBackendFailed(logger, method.Path, route.Address, status.Code, status.Detail);
-                call.Status = status;
-                GrpcResponses.AppendTrailers(context.Response, status, null);
+                await FailAsync(context, method, call, body, deadline, timeout, ex);
                 return;
+            }
+            finally
+            {
+                if (pumping is not null)
+                    await StopPumpAsync(body, stream, pumping);
             }
 
             // (5) The trailers.
-            call.BytesIn = content.BytesSent;
-            call.Status = CopyTrailers(response, context.Response);
+            call.BytesIn = body.BytesSent;
+            call.Status = CopyTrailers(stream.Trailers, context.Response);
         }
     }
 
-    private static bool CallerGone(HttpContext context, CancellationTokenSource? deadline, StreamingRequestContent content) =>
-        (context.RequestAborted.IsCancellationRequested || content.CallerFailed) && deadline?.IsCancellationRequested != true;
+    private static readonly Action<object?> CancelStream = static stream => ((Http2ClientStream)stream!).Cancel();
+
+    /// <summary>
+    /// Opens the backend stream. A body the caller has sent in full goes with the headers, and is
+    /// kept until the backend answers: a stream the backend refused without processing it
+    /// (REFUSED_STREAM, or beyond the last stream of its GOAWAY: RFC 9113 §8.7) is then sent once
+    /// more, on another connection, so a backend restarting gracefully loses no unary call.
+    /// </summary>
+    private static async ValueTask<Http2ClientStream> StartAsync(Http2ConnectionPool backend, string path, BackendRequest request,
+        ReadOnlySequence<byte>? completeBody, CancellationToken cancellation)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var stream = await backend.StartStreamAsync(path, request, static (headers, request) => request.WriteHeaders(headers),
+                endStream: false, send: completeBody is null, cancellation);
+            if (completeBody is not { } sent)
+                return stream;
+            try
+            {
+                await stream.WriteAsync(sent, endStream: true);
+                using (cancellation.UnsafeRegister(CancelStream, stream))
+                    await stream.WaitForResponseAsync();
+                return stream;
+            }
+            catch (Http2StreamException refused) when (refused.ErrorCode == Http2ErrorCode.RefusedStream && attempt == 1)
+            {
+                stream.Dispose();
+            }
+            catch (Exception)
+            {
+                stream.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Sends the rest of the caller's body as it comes; a caller that fails resets the backend stream.</summary>
+    private static async Task PumpAsync(RequestBodyPump body, Http2ClientStream stream, CancellationToken cancellation)
+    {
+        try
+        {
+            await body.PumpAsync(stream.WriteAsync, cancellation);
+        }
+        catch (Exception) when (body.CallerFailed)
+        {
+            stream.Cancel();
+        }
+        catch (Exception)
+        {
+            // The backend stream failed: the response side reports it.
+        }
+    }
+
+    /// <summary>
+    /// The answer is complete (or failed): the caller's body is no longer wanted. A pump still
+    /// running waits for the caller or for send window: stop both waits (the backend stream is
+    /// reset if its request side is still open).
+    /// </summary>
+    private static async Task StopPumpAsync(RequestBodyPump body, Http2ClientStream stream, Task pumping)
+    {
+        if (!pumping.IsCompleted)
+        {
+            body.Stop();
+            stream.Cancel();
+        }
+        await pumping;
+    }
+
+    /// <summary>Ends a call the backend did not complete: the caller's leaving, the deadline, or the backend's failure.</summary>
+    private async Task FailAsync(HttpContext context, MethodPolicy method, CallRecord call, RequestBodyPump body, CancellationTokenSource? deadline, TimeSpan? timeout, Exception ex)
+    {
+        var route = method.Backend;
+        call.BytesIn = body.BytesSent;
+        if (CallerGone(context, deadline, body))
+            return;
+        var status = deadline?.IsCancellationRequested == true ? DeadlineExceeded(timeout!.Value) : BackendFailure(route, ex);
+        LogBackendFailed(logger, method.Path, route.Address, status.Code, status.Detail);
+        await EndTrailersOnlyAsync(context, call, status);
+    }
+
+    private static bool CallerGone(HttpContext context, CancellationTokenSource? deadline, RequestBodyPump body) =>
+        (context.RequestAborted.IsCancellationRequested || body.CallerFailed) && deadline?.IsCancellationRequested != true;
 
     private static bool TryGetTimeout(HttpRequest request, BackendRoute route, out TimeSpan? timeout, out Status invalid)
     {
@@ -147,74 +238,75 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         return true;
     }
 
-    private HttpRequestMessage CreateBackendRequest(HttpContext context, MethodPolicy method, HttpContent content, TimeSpan? timeout, CallerIdentity caller)
+    /// <summary>What the backend is sent besides the body: the state its header block is written from, under the connection's lock.</summary>
+    /// <summary>With backend authentication, the proxy's own ID token for the backend (signed here, outside the connection's lock).</summary>
+    private string? BackendAuthorization(MethodPolicy method) =>
+        method.Backend is { JwtAudience: { } audience, DisableAuth: false } && idTokens is not null ? "Bearer " + idTokens.For(audience) : null;
+
+    /// <param name="BackendAuthorization">Set when the proxy authenticates to the backend itself: the caller's
+    /// <c>authorization</c> then moves to <c>x-forwarded-authorization</c>.</param>
+    private readonly record struct BackendRequest(HttpContext Context, TimeSpan? Timeout, CallerIdentity Caller, string? BackendAuthorization)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, _targets.GetOrAdd(method, static m => new Uri(m.Backend.BaseUri, m.Path)))
+        public void WriteHeaders(Http2HeaderWriter headers)
         {
-            Version = System.Net.HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = content,
-        };
-        var headers = request.Headers;
-        foreach (var header in context.Request.Headers)
-        {
-            if (ProxyHeaders.ForwardRequestHeader(header.Key)
-                && !string.Equals(header.Key, GrpcProtocol.ContentTypeHeader, StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(header.Key, GrpcProtocol.TimeoutHeader, StringComparison.OrdinalIgnoreCase))
+            var request = Context.Request;
+            headers.Write(GrpcProtocol.ContentTypeHeader, request.ContentType ?? GrpcProtocol.ContentType, HpackIndexing.Index);
+            headers.Write(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers, HpackIndexing.Index);
+            if (Timeout is { } t)
+                headers.Write(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t), HpackIndexing.WithoutIndexing);
+            foreach (var header in request.Headers)
             {
-                headers.TryAddWithoutValidation(header.Key, (IEnumerable<string?>)header.Value);
+                var name = header.Key;
+                if (!ProxyHeaders.ForwardRequestHeader(name)
+                    || string.Equals(name, GrpcProtocol.ContentTypeHeader, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(name, GrpcProtocol.TimeoutHeader, StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                var lowerName = ProxyHeaders.LowerCase(name);
+                var indexing = ProxyHeaders.IsCredential(lowerName) ? HpackIndexing.NeverIndex : HpackIndexing.Index;
+                if (BackendAuthorization is not null && lowerName == "authorization")
+                    lowerName = ProxyHeaders.ForwardedAuthorization;
+                foreach (var value in header.Value)
+                    headers.Write(lowerName, value ?? "", indexing);
             }
+            if (Caller.UserInfo is not null)
+                headers.Write(ProxyHeaders.UserInfo, Caller.UserInfo, HpackIndexing.Index);
+            if (Caller.ApiKey is { } key)
+            {
+                headers.Write(ProxyHeaders.ConsumerType, ProxyHeaders.ServiceSpecificConsumer, HpackIndexing.Index);
+                headers.Write(ProxyHeaders.ConsumerNumber, key.ConsumerNumber, HpackIndexing.Index);
+                headers.Write(ProxyHeaders.ConsumerName, key.Consumer, HpackIndexing.Index);
+            }
+            if (BackendAuthorization is not null)
+                headers.Write("authorization", BackendAuthorization, HpackIndexing.NeverIndex);
         }
-        headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
-        if (timeout is { } t)
-            headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t));
-        if (caller.UserInfo is not null)
-            headers.TryAddWithoutValidation(ProxyHeaders.UserInfo, caller.UserInfo);
-        if (caller.ApiKey is { } key)
-        {
-            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerType, ProxyHeaders.ServiceSpecificConsumer);
-            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerNumber, key.ConsumerNumber);
-            headers.TryAddWithoutValidation(ProxyHeaders.ConsumerName, key.Consumer);
-        }
-        if (method.Backend is { JwtAudience: { } audience, DisableAuth: false } && idTokens is not null)
-        {
-            // Backend authentication: the proxy speaks for itself; the caller's credential moves aside.
-            if (context.Request.Headers.Authorization is { Count: > 0 } callerAuthorization)
-                headers.TryAddWithoutValidation(ProxyHeaders.ForwardedAuthorization, (IEnumerable<string?>)callerAuthorization);
-            headers.Remove("authorization");
-            headers.TryAddWithoutValidation("authorization", "Bearer " + idTokens.For(audience));
-        }
-        return request;
     }
 
-    private static bool IsGrpcResponse(HttpResponseMessage response, BackendRoute route, out Status status)
+    private static bool IsGrpcResponse(Http2ClientStream response, BackendRoute route, out Status status)
     {
         status = default;
-        var contentType = response.Content.Headers.ContentType?.ToString();
-        if (response.StatusCode == System.Net.HttpStatusCode.OK
-            && (GrpcProtocol.IsGrpcContentType(contentType) || response.Headers.Contains(GrpcProtocol.StatusTrailer)))
+        var contentType = Find(response.ResponseHeaders, GrpcProtocol.ContentTypeHeader);
+        if (response.StatusCode == StatusCodes.Status200OK
+            && (GrpcProtocol.IsGrpcContentType(contentType) || Find(response.ResponseHeaders, GrpcProtocol.StatusTrailer) is not null))
         {
             return true;
         }
-        var code = (int)response.StatusCode;
+        var code = response.StatusCode;
         status = new Status(HttpStatusMapping.FromHttpStatus(code),
             $"The backend {route.Address} answered HTTP {code} ({contentType ?? "no content-type"}), not gRPC.");
         return false;
     }
 
-    private static void CopyResponseHeaders(HttpResponseMessage response, HttpResponse target)
+    private static void CopyResponseHeaders(IReadOnlyList<KeyValuePair<string, string>> source, HttpResponse target)
     {
         target.StatusCode = StatusCodes.Status200OK;
         var headers = target.Headers;
-        foreach (var header in response.Headers.NonValidated)
+        for (var i = 0; i < source.Count; i++)
         {
-            if (ProxyHeaders.ForwardResponseHeader(header.Key))
-                headers.Append(header.Key, header.Value.ToString());
-        }
-        foreach (var header in response.Content.Headers.NonValidated)
-        {
-            if (ProxyHeaders.ForwardResponseHeader(header.Key))
-                headers.Append(header.Key, header.Value.ToString());
+            var (name, value) = source[i];
+            if (ProxyHeaders.ForwardResponseHeader(name))
+                headers.Append(name, value);
         }
     }
 
@@ -224,33 +316,30 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
     /// message, trailers arriving together) goes out in one write, while a stream whose next
     /// message is not there yet is never held back, and neither are headers that come first.
     /// </summary>
-    private static async Task<long> CopyResponseBodyAsync(HttpResponseMessage response, HttpResponse target, CancellationToken cancellationToken)
+    private static async Task<long> CopyResponseBodyAsync(Http2ClientStream source, HttpResponse target, CancellationToken cancellationToken)
     {
-        var source = await response.Content.ReadAsStreamAsync(cancellationToken);
         var writer = target.BodyWriter;
         long total = 0;
         var unflushed = false;
         while (true)
         {
-            // A zero-byte read waits for data without holding a buffer: idle streams cost nothing.
-            var ready = source.ReadAsync(Memory<byte>.Empty, cancellationToken);
-            if (!ready.IsCompleted)
-            {
-                if (unflushed)
-                    await FlushAsync(writer, cancellationToken);
-                else if (!target.HasStarted)
-                    await target.StartAsync(cancellationToken);
-                unflushed = false;
-            }
-            _ = await ready;
             // Kestrel's pool hands out 4 KiB blocks; a larger hint makes the pipe rent from the shared ArrayPool.
             var memory = writer.GetMemory(4096);
-            var read = await source.ReadAsync(memory, cancellationToken);
-            if (read == 0)
-                return total;
-            writer.Advance(read);
-            total += read;
-            unflushed = true;
+            if (source.TryReadBody(memory.Span, out var read))
+            {
+                if (read == 0)
+                    return total;
+                writer.Advance(read);
+                total += read;
+                unflushed = true;
+                continue;
+            }
+            if (unflushed)
+                await FlushAsync(writer, cancellationToken);
+            else if (!target.HasStarted)
+                await target.StartAsync(cancellationToken);
+            unflushed = false;
+            await source.WaitForBodyAsync();
         }
     }
 
@@ -261,52 +350,61 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             throw new OperationCanceledException(cancellationToken);
     }
 
-    private static Status CopyTrailers(HttpResponseMessage response, HttpResponse target)
+    private static Status CopyTrailers(IReadOnlyList<KeyValuePair<string, string>> trailers, HttpResponse target)
     {
-        foreach (var trailer in response.TrailingHeaders.NonValidated)
+        for (var i = 0; i < trailers.Count; i++)
         {
-            if (ProxyHeaders.ForwardResponseHeader(trailer.Key))
-                target.AppendTrailer(trailer.Key, trailer.Value.ToString());
+            var (name, value) = trailers[i];
+            if (ProxyHeaders.ForwardResponseHeader(name))
+                target.AppendTrailer(name, value);
         }
-        if (ReadStatus(response.TrailingHeaders) is { } status)
-            return status;
+        return ReadStatus(trailers) ?? MissingStatus(target);
+    }
+
+    private static Status MissingStatus(HttpResponse target)
+    {
         var missing = new Status(StatusCode.Unknown, "The backend's response ended without a grpc-status.");
-        GrpcResponses.AppendTrailers(target, missing, null);
+        if (target.HasStarted)
+            GrpcResponses.AppendTrailers(target, missing, null);
+        else
+            GrpcResponses.SetTrailersOnly(target, missing, null);
         return missing;
     }
 
-    private static Status? ReadStatus(System.Net.Http.Headers.HttpHeaders headers)
+    private static Status? ReadStatus(IReadOnlyList<KeyValuePair<string, string>> headers)
     {
-        if (!headers.NonValidated.TryGetValues(GrpcProtocol.StatusTrailer, out var values))
+        if (Find(headers, GrpcProtocol.StatusTrailer) is not { } value)
             return null;
         // An unparseable status passes through as is; for the log it counts as UNKNOWN.
-        _ = GrpcProtocol.TryParseStatus(values.ToString(), out var code);
-        var message = headers.NonValidated.TryGetValues(GrpcProtocol.MessageTrailer, out var messages) ? PercentEncoding.Decode(messages.ToString()) : "";
+        _ = GrpcProtocol.TryParseStatus(value, out var code);
+        var message = Find(headers, GrpcProtocol.MessageTrailer) is { } encoded ? PercentEncoding.Decode(encoded) : "";
         return new Status(code, message);
+    }
+
+    private static string? Find(IReadOnlyList<KeyValuePair<string, string>> headers, string name)
+    {
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (headers[i].Key == name)
+                return headers[i].Value;
+        }
+        return null;
     }
 
     private static Status DeadlineExceeded(TimeSpan timeout) =>
         new(StatusCode.DeadlineExceeded, $"Deadline Exceeded: the backend did not finish within {timeout.TotalMilliseconds:0.###} ms.");
 
     /// <summary>What the caller is told when the backend could not be reached or broke off.</summary>
-    internal static Status BackendFailure(BackendRoute route, Exception exception)
+    internal static Status BackendFailure(BackendRoute route, Exception exception) => exception switch
     {
-        for (var inner = exception; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is HttpProtocolException reset)
-            {
-                return new Status(HttpStatusMapping.FromHttp2ErrorCode(reset.ErrorCode),
-                    $"The backend {route.Address} reset the stream ({HttpStatusMapping.Http2ErrorName(reset.ErrorCode)}).");
-            }
-        }
-        return exception switch
-        {
-            HttpRequestException request => new Status(StatusCode.Unavailable, $"The backend {route.Address} is unavailable: {request.Message}"),
-            IOException io => new Status(StatusCode.Unavailable, $"The connection to the backend {route.Address} failed: {io.Message}"),
-            OperationCanceledException => new Status(StatusCode.Unavailable, $"The backend {route.Address} did not answer in time (connect timeout)."),
-            _ => new Status(StatusCode.Internal, $"Forwarding to the backend {route.Address} failed: {exception.GetType().Name}."),
-        };
-    }
+        Http2StreamException { ErrorCode: Http2ErrorCode.RefusedStream } refused => new Status(StatusCode.Unavailable, refused.Message.Replace("The backend", $"The backend {route.Address}", StringComparison.Ordinal)),
+        Http2StreamException reset => new Status(HttpStatusMapping.FromHttp2ErrorCode((long)reset.ErrorCode),
+            $"The backend {route.Address} reset the stream ({HttpStatusMapping.Http2ErrorName((long)reset.ErrorCode)})."),
+        Http2ConnectionException connection => new Status(StatusCode.Unavailable, $"The backend {route.Address} is unavailable: {connection.Message}"),
+        IOException io => new Status(StatusCode.Unavailable, $"The connection to the backend {route.Address} failed: {io.Message}"),
+        OperationCanceledException => new Status(StatusCode.Unavailable, $"The backend {route.Address} did not answer in time (connect timeout)."),
+        _ => new Status(StatusCode.Internal, $"Forwarding to the backend {route.Address} failed: {exception.GetType().Name}."),
+    };
 
     private static async Task EndTrailersOnlyAsync(HttpContext context, CallRecord call, Status status)
     {

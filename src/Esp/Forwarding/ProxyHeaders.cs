@@ -46,6 +46,34 @@ internal static class ProxyHeaders
 
     public static bool IsProxyOwned(string name) => ProxyOwned.Contains(name);
 
+    /// <summary>
+    /// Credentials: sent to the backend as never-indexed literals (RFC 7541 §7.1.3), so that no
+    /// HPACK table on the way keeps them.
+    /// </summary>
+    private static readonly FrozenSet<string> Credentials = new[]
+    {
+        "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-goog-iap-jwt-assertion", ForwardedAuthorization,
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <param name="lowerName">A lower-case header name.</param>
+    public static bool IsCredential(string lowerName) => Credentials.Contains(lowerName);
+
+    /// <summary>Kestrel's names for the headers it knows (<c>User-Agent</c>, ...) in the lower case HTTP/2 requires.</summary>
+    private static readonly FrozenDictionary<string, string> KnownLowerCase = typeof(Microsoft.Net.Http.Headers.HeaderNames)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Select(field => field.GetValue(null))
+        .OfType<string>()
+        .Distinct(StringComparer.Ordinal)
+        .ToFrozenDictionary(name => name, name => name.ToLowerInvariant(), StringComparer.Ordinal);
+
+    /// <summary>A header name as HTTP/2 sends it (lower case), without allocating for Kestrel's known names.</summary>
+    public static string LowerCase(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('A', 'Z'))
+            return name;
+        return KnownLowerCase.TryGetValue(name, out var lower) ? lower : name.ToLowerInvariant();
+    }
+
     /// <summary>Removes every proxy-owned header a caller sent.</summary>
     public static void RemoveProxyOwned(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
     {

@@ -125,7 +125,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _backends.Dispose();
+        await _backends.DisposeAsync();
         Authenticator.Dispose();
         _keyClient.Dispose();
         ApiKeys?.Dispose();

@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Esp.Forwarding;
+
+/// <summary>
+/// The caller's request body on its way to the backend: a body that is complete when the call
+/// starts (every unary call, nearly always) leaves with the request's headers; anything else is
+/// written as it arrives, message by message, until the caller ends it. HTTP/2 flow control on
+/// both sides gives back pressure. It tells a caller's failure (its stream reset, its connection
+/// gone) from the backend's, so the backend is never blamed for a caller that left.
+/// </summary>
+internal sealed class RequestBodyPump(PipeReader source)
+{
+    /// <summary>True when reading the caller's body failed (the caller reset or dropped its stream).</summary>
+    public bool CallerFailed { get; private set; }
+
+    /// <summary>Bytes handed to the backend so far.</summary>
+    public long BytesSent { get; private set; }
+
+    /// <summary>
+    /// Takes the whole body if the caller has already sent all of it, without waiting; then call
+    /// <see cref="Sent"/> once it is written. Otherwise nothing is taken.
+    /// </summary>
+    public bool TryTakeComplete(out ReadOnlySequence<byte> body)
+    {
+        ReadResult result;
+        try
+        {
+            if (!source.TryRead(out result))
+            {
+                body = default;
+                return false;
+            }
+        }
+        catch (Exception)
+        {
+            CallerFailed = true;
+            throw;
+        }
+        if (result.IsCompleted && !result.IsCanceled)
+        {
+            body = result.Buffer;
+            return true;
+        }
+        Consume(result.Buffer.Start, result.Buffer.Start); // Leave it for the pump.
+        body = default;
+        return false;
+    }
+
+    /// <summary>The body from <see cref="TryTakeComplete"/> was written.</summary>
+    public void Sent(ReadOnlySequence<byte> body)
+    {
+        BytesSent += body.Length;
+        Consume(body.End, body.End);
+    }
+
+    /// <summary>
+    /// Writes the body as it arrives until the caller ends it, or until <see cref="Stop"/>. Throws
+    /// what failed: the caller's read (then <see cref="CallerFailed"/>) or the backend's write.
+    /// </summary>
+    public async Task PumpAsync(Func<ReadOnlySequence<byte>, bool, ValueTask> write, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await source.ReadAsync(cancellationToken);
+            }
+            catch (Exception)
+            {
+                // Kestrel fails the body when the caller resets its stream, a moment before
+                // RequestAborted fires (or the read is cancelled by it, or by the deadline, which
+                // the forwarder tells apart): remember it, so it is not blamed on the backend.
+                CallerFailed = true;
+                throw;
+            }
+            if (result.IsCanceled)
+                return; // Stop(): the backend's answer is complete.
+            var buffer = result.Buffer;
+            try
+            {
+                if (!buffer.IsEmpty || result.IsCompleted)
+                    await write(buffer, result.IsCompleted);
+                BytesSent += buffer.Length;
+            }
+            finally
+            {
+                Consume(buffer.End, buffer.End);
+            }
+            if (result.IsCompleted)
+                return;
+        }
+    }
+
+    /// <summary>Ends a pump that waits for the caller: the call is over.</summary>
+    public void Stop() => source.CancelPendingRead();
+
+    /// <summary>
+    /// Kestrel's body reader also throws here when the caller's connection faults between the read
+    /// and this call (h2load closing its connections with calls in flight does it): that too is
+    /// the caller's failure, not the backend's.
+    /// </summary>
+    private void Consume(SequencePosition consumed, SequencePosition examined)
+    {
+        try
+        {
+            source.AdvanceTo(consumed, examined);
+        }
+        catch (Exception)
+        {
+            CallerFailed = true;
+            throw;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Esp.Forwarding;
+using Microsoft.AspNetCore.Connections;
+using Xunit;
+
+namespace Esp.Tests.Forwarding;
+
+/// <summary>The request body pump tells a caller's failure from the backend's, whichever call of the caller's body reader fails.</summary>
+public sealed class RequestBodyPumpTests
+{
+    private static readonly Func<ReadOnlySequence<byte>, bool, ValueTask> Discard = static (_, _) => ValueTask.CompletedTask;
+
+    [Fact]
+    public async Task CallerConnectionFaultsBetweenReadAndAdvance_CallerFailed()
+    {
+        var pump = new RequestBodyPump(new FaultingReader(faultOnRead: false));
+
+        await Assert.ThrowsAsync<ConnectionAbortedException>(() => pump.PumpAsync(Discard, CancellationToken.None));
+
+        Assert.True(pump.CallerFailed);
+        Assert.Equal(5, pump.BytesSent);
+    }
+
+    [Fact]
+    public async Task CallerConnectionFaultsOnRead_CallerFailed()
+    {
+        var pump = new RequestBodyPump(new FaultingReader(faultOnRead: true));
+
+        await Assert.ThrowsAsync<ConnectionAbortedException>(() => pump.PumpAsync(Discard, CancellationToken.None));
+
+        Assert.True(pump.CallerFailed);
+    }
+
+    [Fact]
+    public async Task BackendWriteFails_NotTheCaller()
+    {
+        var body = new Pipe();
+        await body.Writer.WriteAsync(new byte[5]);
+        var pump = new RequestBodyPump(body.Reader);
+
+        await Assert.ThrowsAsync<IOException>(() =>
+            pump.PumpAsync(static (_, _) => ValueTask.FromException(new IOException("The backend connection broke.")), CancellationToken.None));
+
+        Assert.False(pump.CallerFailed);
+    }
+
+    [Fact]
+    public async Task CompleteBody_TakenWhole_ThenSent()
+    {
+        var body = new Pipe();
+        await body.Writer.WriteAsync(new byte[] { 0, 0, 0, 0, 2, 8, 1 });
+        await body.Writer.CompleteAsync();
+        var pump = new RequestBodyPump(body.Reader);
+
+        Assert.True(pump.TryTakeComplete(out var taken));
+        Assert.Equal(7, taken.Length);
+        pump.Sent(taken);
+
+        Assert.Equal(7, pump.BytesSent);
+    }
+
+    [Fact]
+    public async Task PartialBody_LeftForThePump_NothingLost()
+    {
+        var body = new Pipe();
+        await body.Writer.WriteAsync(new byte[] { 0, 0, 0, 0, 2 });
+        var pump = new RequestBodyPump(body.Reader);
+
+        Assert.False(pump.TryTakeComplete(out _));
+
+        var written = new List<byte>();
+        var ended = false;
+        var pumping = pump.PumpAsync((data, end) =>
+        {
+            written.AddRange(data.ToArray());
+            ended |= end;
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        await body.Writer.WriteAsync(new byte[] { 8, 1 });
+        await body.Writer.CompleteAsync();
+        await pumping;
+
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 8, 1 }, written);
+        Assert.True(ended);
+        Assert.Equal(7, pump.BytesSent);
+    }
+
+    [Fact]
+    public async Task Stop_EndsAPumpWaitingForTheCaller()
+    {
+        var body = new Pipe();
+        var pump = new RequestBodyPump(body.Reader);
+        var pumping = pump.PumpAsync(Discard, CancellationToken.None);
+
+        pump.Stop();
+        await pumping;
+
+        Assert.False(pump.CallerFailed);
+    }
+
+    /// <summary>Kestrel's request body reader when the connection faults: a read, or the advance after it, throws.</summary>
+    private sealed class FaultingReader(bool faultOnRead) : PipeReader
+    {
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+            faultOnRead
+                ? throw new ConnectionAbortedException("The HTTP/2 connection faulted.")
+                : new(new ReadResult(new ReadOnlySequence<byte>(new byte[5]), isCanceled: false, isCompleted: false));
+
+        public override void AdvanceTo(SequencePosition consumed) => throw new ConnectionAbortedException("The HTTP/2 connection faulted.");
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => AdvanceTo(consumed);
+
+        public override bool TryRead(out ReadResult result) => throw new NotSupportedException();
+
+        public override void CancelPendingRead()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+    }
+}
