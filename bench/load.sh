@@ -421,7 +421,7 @@ start_proxy_jwt_nocache() { start_jwt_proxy proxy_jwt_nocache --jwt_cache_size=0
 #                    the user info in HPACK after the first call, but sends `authorization` as a
 #                    never-indexed Huffman-coded literal on every call (RFC 7541 §7.1.3), so the
 #                    backend decodes the token each time here, which it does not behind the proxy
-#                    (SocketsHttpHandler sends plain literals)
+#                    (the proxy's HTTP/2 client sends it as a plain never-indexed literal)
 #   proxy_token      the proxy without auth, every call carrying the same `authorization`: the
 #                    cost of only carrying the token through to the backend
 user_info_of() { # token -> the X-Endpoint-API-UserInfo value (esp format) the proxy makes from it

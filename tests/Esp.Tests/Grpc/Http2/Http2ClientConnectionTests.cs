@@ -323,9 +323,8 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG (minor, conformance): DATA on a stream the server already ended (half-closed
-    /// remote) is reset with PROTOCOL_ERROR; RFC 9113 §5.1 requires STREAM_CLOSED (which the client
-    /// does use for HEADERS in the same state).
+    /// DATA on a stream the server already ended (half-closed remote) is reset with STREAM_CLOSED,
+    /// as RFC 9113 §5.1 requires (as are HEADERS in the same state).
     /// </summary>
     [Fact]
     public async Task StreamError_DataAfterEndStream_ResetWithStreamClosed()
@@ -769,10 +768,9 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG: padding is flow-controlled (RFC 9113 §6.1) and the client counts it against the
-    /// stream's receive window, but only credits back the body bytes the consumer reads, so padding
-    /// shrinks the stream window for good. Once more than half the window went to padding, the
-    /// consumer can never reach the WINDOW_UPDATE threshold and the stream stalls.
+    /// Padding is flow-controlled (RFC 9113 §6.1): the client credits it back to the stream's
+    /// window as it arrives, so a heavily padded stream never stalls (found by this test: padding
+    /// used to shrink the window for good).
     /// </summary>
     [Fact]
     public async Task ReceiveFlowControl_PaddedData_PaddingCreditedBackNoStall()
@@ -1045,12 +1043,11 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG: when one read holds both the end of a stream (its response, an RST_STREAM, or a
-    /// GOAWAY refusing it) and a frame that breaks the connection, the read loop removes the stream
-    /// from its table and queues its wake-up, then throws before waking it; the connection's failure
-    /// only wakes the streams still in the table, so that consumer waits forever.
+    /// One read holding both the end of a stream (its response, an RST_STREAM, or a GOAWAY refusing
+    /// it) and a frame that breaks the connection: the stream's consumer is still woken (found by
+    /// this test: it used to wait forever, the stream having left the table before the failure).
     /// </summary>
-    /// <remarks>The three cases run side by side, so that while the bug stands the test costs one timeout, not three.</remarks>
+    /// <remarks>The three cases run side by side, so that a regression costs one timeout, not three.</remarks>
     [Fact]
     public async Task ConnectionError_InSameReadAsStreamEnd_ConsumerStillWoken()
     {
@@ -1096,10 +1093,9 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG: a response received in full (END_STREAM) is lost when the connection fails before
-    /// the request side ends: the connection's failure marks every stream still in its table failed,
-    /// and <see cref="Http2ClientStream.TryReadBody"/> throws that error instead of reporting the end
-    /// of the body (and the trailers) it already has.
+    /// A response received in full (END_STREAM) survives the connection failing before the request
+    /// side ends: <see cref="Http2ClientStream.TryReadBody"/> reports the end of the body and the
+    /// trailers it has, not the connection's error (found by this test).
     /// </summary>
     [Fact]
     public async Task ConnectionClosed_AfterCompleteResponse_ResponseStillReadable()
@@ -1121,9 +1117,9 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG: when the client finds the connection broken while one of its sends is still in
-    /// progress (a request body backed up in TCP), <c>FlushBeforeCloseAsync</c> returns at once
-    /// (<c>if (_sending) return;</c>) and the GOAWAY stating the error is never sent.
+    /// The client finds the connection broken while one of its sends is still in progress (a request
+    /// body backed up in TCP): the GOAWAY stating the error still goes out, after that send (found
+    /// by this test: it used to be dropped).
     /// </summary>
     [Fact]
     public async Task ConnectionError_WhileSendBackedUp_GoAwayStillSent()
@@ -1145,9 +1141,8 @@ public class Http2ClientConnectionTests
     }
 
     /// <summary>
-    /// FOUND BUG (same cause as <see cref="ConnectionError_WhileSendBackedUp_GoAwayStillSent"/>):
-    /// <c>DisposeAsync</c> only queues its GOAWAY when no send is in progress, so closing a
-    /// connection whose last send has not finished (or is backed up) closes it without one.
+    /// Closing a connection whose last send has not finished (or is backed up) still sends GOAWAY
+    /// (as <see cref="ConnectionError_WhileSendBackedUp_GoAwayStillSent"/>).
     /// </summary>
     [Fact]
     public async Task Dispose_WhileSendBackedUp_GoAwayStillSent()

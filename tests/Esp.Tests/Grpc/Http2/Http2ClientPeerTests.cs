@@ -94,11 +94,9 @@ public class Http2ClientPeerTests(OurEchoServerFixture echo) : IClassFixture<Our
     }
 
     /// <summary>
-    /// FOUND BUG (diagnostics): a TLS server that offers only http/1.1 (Kestrel with HTTP/1.1 only,
-    /// and any server that follows RFC 7301 §3.2) fails the handshake with the
-    /// no_application_protocol alert, so the client's "did not agree to HTTP/2" check never runs and
-    /// the error reads "The TLS handshake with … failed: Authentication failed, see inner exception."
-    /// — the reason is only in the inner exceptions, which the message drops.
+    /// A TLS server that offers only http/1.1 (Kestrel with HTTP/1.1 only, and any server that
+    /// follows RFC 7301 §3.2) fails the handshake with the no_application_protocol alert: the error
+    /// says the server did not agree to HTTP/2, not just "Authentication failed" (found by this test).
     /// </summary>
     [Fact]
     public async Task Tls_ServerOffersOnlyHttp11_ClearError()
