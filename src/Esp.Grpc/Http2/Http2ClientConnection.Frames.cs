@@ -493,12 +493,12 @@ internal sealed partial class Http2ClientConnection
         {
             if (Error is not null)
                 return;
-            if (name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0)
+            if (Malformed(name, value) is { } malformed)
             {
-                Error = "an upper-case header name";
+                Error = malformed;
                 return;
             }
-            if (name.Length > 0 && name[0] == (byte)':')
+            if (name[0] == (byte)':')
             {
                 if (!name.SequenceEqual(":status"u8) || Fields.Count > 0 || Status is not null)
                 {
@@ -515,5 +515,36 @@ internal sealed partial class Http2ClientConnection
             }
             Fields.Add(new(KnownHeaders.Name(name), KnownHeaders.Value(value)));
         }
+
+        /// <summary>What makes a field malformed in HTTP/2 (RFC 9113 §8.2.1, §8.2.2), or null.</summary>
+        private static string? Malformed(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            if (name.IsEmpty)
+                return "an empty header name";
+            if (name[1..].ContainsAny(ForbiddenInName) || (name[0] != (byte)':' && ForbiddenInName.Contains(name[0])))
+                return name.ContainsAnyInRange((byte)'A', (byte)'Z') ? "an upper-case header name" : "a header name with a forbidden character";
+            if (value.ContainsAny(ForbiddenInValue))
+                return "a header value with NUL, CR or LF";
+            if (!value.IsEmpty && (value[0] is (byte)' ' or (byte)'\t' || value[^1] is (byte)' ' or (byte)'\t'))
+                return "a header value with leading or trailing whitespace";
+            if (IsConnectionSpecific(name))
+                return "a connection-specific header";
+            return null;
+        }
     }
+
+    /// <summary>Octets a field name may not contain: controls, space, upper case, DEL and above (RFC 9113 §8.2.1).</summary>
+    private static readonly SearchValues<byte> ForbiddenInName = SearchValues.Create(
+        [.. Enumerable.Range(0x00, 0x21).Select(b => (byte)b), .. Enumerable.Range('A', 26).Select(b => (byte)b), .. Enumerable.Range(0x7f, 0x81).Select(b => (byte)b)]);
+
+    private static readonly SearchValues<byte> ForbiddenInValue = SearchValues.Create([0x00, 0x0a, 0x0d]);
+
+    private static bool IsConnectionSpecific(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        7 => name.SequenceEqual("upgrade"u8),
+        10 => name.SequenceEqual("connection"u8) || name.SequenceEqual("keep-alive"u8),
+        16 => name.SequenceEqual("proxy-connection"u8),
+        17 => name.SequenceEqual("transfer-encoding"u8),
+        _ => false,
+    };
 }

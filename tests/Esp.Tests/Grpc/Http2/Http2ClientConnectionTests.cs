@@ -239,6 +239,13 @@ public class Http2ClientConnectionTests
     [InlineData("WindowUpdateOfZero", (uint)Http2ErrorCode.ProtocolError)]
     [InlineData("StreamWindowOverflow", (uint)Http2ErrorCode.FlowControlError)]
     [InlineData("PriorityWrongSize", (uint)Http2ErrorCode.FrameSizeError)]
+    [InlineData("NulInValue", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("LineBreakInValue", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("TrailingSpaceInValue", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("SpaceInName", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("NonAsciiInName", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("EmptyName", (uint)Http2ErrorCode.ProtocolError)]
+    [InlineData("ConnectionSpecificHeader", (uint)Http2ErrorCode.ProtocolError)]
     public async Task StreamError_StreamResetOtherStreamCompletes(string @case, uint code)
     {
         var expected = (Http2ErrorCode)code;
@@ -297,6 +304,25 @@ public class Http2ClientConnectionTests
                 break;
             case "PriorityWrongSize":
                 await connection.WriteFrameAsync(Http2FrameType.Priority, 0, 1, [0, 0, 0, 0]);
+                break;
+            case "NulInValue":
+            case "LineBreakInValue":
+            case "TrailingSpaceInValue":
+            case "SpaceInName":
+            case "NonAsciiInName":
+            case "EmptyName":
+            case "ConnectionSpecificHeader":
+                var (name, value) = @case switch
+                {
+                    "NulInValue" => ("x-bad", "a\0b"),
+                    "LineBreakInValue" => ("x-bad", "a\r\nx-injected: 1"),
+                    "TrailingSpaceInValue" => ("x-bad", "value "),
+                    "SpaceInName" => ("x bad", "1"),
+                    "NonAsciiInName" => ("x-b\u00e4d", "1"),
+                    "EmptyName" => ("", "1"),
+                    _ => ("connection", "close"),
+                };
+                await connection.WriteRawAsync(ScriptedConnection.HeaderFrames(1, [.. connection.EncodeBlock([(":status", "200")]), .. ScriptedConnection.RawLiteral(name, value)], endStream: false));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(@case));
