@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
-using System.Text;
 using Esp.Grpc.Http2.Hpack;
 using Esp.Grpc.Protocol;
 
@@ -77,11 +75,12 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         _transport = transport;
         _authority = authority;
         _keepAlive = keepAlive;
+        // Before the read loop: a connection failing at once disposes the timer too.
+        if (keepAlive.Timeout > TimeSpan.Zero)
+            _keepAliveTimer = keepAlive.Time.CreateTimer(static c => ((Http2ClientConnection)c!).OnKeepAliveTick(), this, keepAlive.Timeout, keepAlive.Timeout);
         WritePreface();
         _readLoop = Task.Run(ReadLoopAsync);
         RequestSend();
-        if (keepAlive.Timeout > TimeSpan.Zero)
-            _keepAliveTimer = keepAlive.Time.CreateTimer(static c => ((Http2ClientConnection)c!).OnKeepAliveTick(), this, keepAlive.Timeout, keepAlive.Timeout);
     }
 
     /// <summary>Guards every mutable field of the connection and of its streams.</summary>

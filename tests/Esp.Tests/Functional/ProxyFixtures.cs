@@ -47,7 +47,7 @@ internal static class TestConfigs
         """;
 }
 
-/// <summary>The proxy in front of an Echo server (ours or the Python peer).</summary>
+/// <summary>The proxy in front of an Echo server (ours, the Python peer or the Node peer).</summary>
 public sealed class ProxiedEchoFixture<TServer> : IAsyncLifetime
     where TServer : IEchoServer, new()
 {
@@ -85,3 +85,11 @@ public sealed class OurClientThroughProxyToOurServerTests(ProxiedEchoFixture<Our
 /// <summary>Python grpcio and @grpc/grpc-js clients → proxy → Python grpcio server: every interop case.</summary>
 public sealed class PeerClientsThroughProxyToPythonTests(ProxiedEchoFixture<PythonEchoServerFixture> fixture)
     : PeerClientCases(fixture.Target), IClassFixture<ProxiedEchoFixture<PythonEchoServerFixture>>;
+
+/// <summary>Our client → proxy → Node @grpc/grpc-js server: every interop case.</summary>
+public sealed class OurClientThroughProxyToNodeTests(ProxiedEchoFixture<NodeEchoServerFixture> fixture)
+    : EchoClientCases(fixture.Address), IClassFixture<ProxiedEchoFixture<NodeEchoServerFixture>>;
+
+/// <summary>Python grpcio and @grpc/grpc-js clients → proxy → Node @grpc/grpc-js server: every interop case.</summary>
+public sealed class PeerClientsThroughProxyToNodeTests(ProxiedEchoFixture<NodeEchoServerFixture> fixture)
+    : PeerClientCases(fixture.Target), IClassFixture<ProxiedEchoFixture<NodeEchoServerFixture>>;

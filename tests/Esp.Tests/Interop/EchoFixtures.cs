@@ -47,6 +47,23 @@ public sealed class PythonEchoServerFixture : IEchoServer
     }
 }
 
+/// <summary>The Node @grpc/grpc-js peer (tests/peers/interop_server.js, on Node's http2) serving the same Echo service.</summary>
+public sealed class NodeEchoServerFixture : IEchoServer
+{
+    private PeerProcess? _server;
+
+    public Uri Address => new($"http://127.0.0.1:{_server!.Port}");
+
+    public async Task InitializeAsync() =>
+        _server = await PeerProcess.StartServerAsync("node", Path.Combine(RepositoryPaths.Peers, "interop_server.js"), "--port", "0");
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+    }
+}
+
 internal static class EchoChannels
 {
     /// <summary>A channel that accepts the 4 MiB echo of the large-message cases.</summary>
