@@ -6,6 +6,7 @@ using System.Text;
 using System.Threading.Channels;
 using Esp.Grpc.Http2;
 using Esp.Grpc.Http2.Hpack;
+using Esp.Tests.Grpc.Http2.Hpack;
 
 namespace Esp.Tests.Grpc.Http2;
 
@@ -534,14 +535,8 @@ internal sealed class ScriptedConnection : IAsyncDisposable
     public Task WriteSettingsAckAsync() => WriteFrameAsync(Http2FrameType.Settings, Http2Protocol.FlagAck, 0, []);
 
     /// <summary>Encodes a header block with <see cref="Encoder"/> (every field with <paramref name="indexing"/>).</summary>
-    public byte[] EncodeBlock(IEnumerable<(string Name, string Value)> fields, HpackIndexing indexing = HpackIndexing.Index)
-    {
-        var output = new ArrayBufferWriter<byte>();
-        Encoder.BeginBlock(output);
-        foreach (var (name, value) in fields)
-            Encoder.Encode(output, name, value, indexing);
-        return output.WrittenSpan.ToArray();
-    }
+    public byte[] EncodeBlock(IEnumerable<(string Name, string Value)> fields, HpackIndexing indexing = HpackIndexing.Index) =>
+        Encoder.EncodeBlock(indexing, [.. fields]);
 
     /// <summary>A literal field without indexing with a new name, written by hand (any octets, upper case included; no table change).</summary>
     public static byte[] RawLiteral(string name, string value)
