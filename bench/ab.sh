@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# A/B of two `esp` binaries, proxy without auth, with load.sh's pinning and h2load shape.
+#
+#   bench/ab.sh A_ESP B_ESP      e.g. bench/ab.sh /tmp/old/bin/Esp/release/esp artifacts/bin/Esp/release/esp
+#
+# Build the other binary from a worktree into its own artifacts path, e.g.
+#   git worktree add /tmp/old a08ba40 && (cd /tmp/old && dotnet build -c Release src/Esp -p:ArtifactsPath=/tmp/oldart)
+#
+# For each of AB_PAIRS pairs, A then B: a fresh Bookstore backend and the binary in front of it,
+# both on CPU 1, h2load on CPU 0 (-c 16 -m 16 -t 1); AB_WARMUP s of load (.NET needs ~45-60 s),
+# then AB_ROUNDS rounds of 3 s warm-up + AB_DURATION s measured. Prints per round req/s, the
+# proxy's and backend's CPU µs per call and the proxy's context switches per call, then medians.
+# Interleaving the binaries spreads a noisy machine's drift over both. Not a substitute for
+# load.sh (no correctness checks beyond h2load's counts): a tool for deciding between two builds.
+#
+#   AB_PAIRS=3  AB_ROUNDS=2  AB_WARMUP=45  AB_DURATION=12
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -eq 2 ] || { sed -n '2,4p' "$0" >&2; exit 2; }
+declare -A BIN=([A]="$1" [B]="$2")
+PAIRS=${AB_PAIRS:-3}; ROUNDS=${AB_ROUNDS:-2}; WARMUP=${AB_WARMUP:-45}; DURATION=${AB_DURATION:-12}
+BOOKSTORE=artifacts/bin/Bookstore/release/bookstore
+[ -x "$BOOKSTORE" ] || ./esp --help >/dev/null
+command -v h2load >/dev/null || { echo "ab: needs h2load (apt-get install nghttp2-client; bench/load.sh installs it)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/esp-ab.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+protoc --include_imports --descriptor_set_out="$tmp/bookstore.pb" -I samples/Bookstore samples/Bookstore/bookstore.proto
+printf '\x00\x00\x00\x00\x00' >"$tmp/empty.bin"
+
+port_of() { # file pattern -> waits for the pattern in the file, prints its number
+    local i
+    for i in $(seq 300); do
+        grep -qE "$2" "$1" 2>/dev/null && { grep -oE "$2" "$1" | head -1 | grep -oE '[0-9]+$'; return; }
+        sleep 0.1
+    done
+    echo "ab: no '$2' in $1:" >&2; cat "$1" >&2; exit 1
+}
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s }'; }
+load() { taskset -c 0 h2load -c 16 -m 16 -t 1 -H content-type:application/grpc -H te:trailers -d "$tmp/empty.bin" "$@"; }
+
+run() { # label binary -> one pair member: its rounds, appended to $tmp/rows
+    local label=$1 bin=$2 backend proxy bport pport url r p0 b0 c0 p1 b1 c1 n rps
+    taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 >"$tmp/backend.out" 2>&1 &
+    backend=$!; pids+=("$backend")
+    bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
+    taskset -c 1 "$bin" run --access_log=off --service_config=bench/config/bookstore.yaml --descriptor="$tmp/bookstore.pb" \
+        --backend="grpc://127.0.0.1:$bport" --listener_address=127.0.0.1 --http2_port=0 >"$tmp/proxy.out" 2>&1 &
+    proxy=$!; pids+=("$proxy")
+    pport=$(port_of "$tmp/proxy.out" 'http2=[0-9]+')
+    url="http://127.0.0.1:$pport/endpoints.examples.bookstore.Bookstore/ListShelves"
+    load -D "$WARMUP" "$url" >/dev/null
+    for r in $(seq "$ROUNDS"); do
+        load -D 3 "$url" >/dev/null
+        p0=$(cpu "$proxy"); b0=$(cpu "$backend"); c0=$(switches "$proxy")
+        load -D "$DURATION" "$url" >"$tmp/h2load.txt"
+        p1=$(cpu "$proxy"); b1=$(cpu "$backend"); c1=$(switches "$proxy")
+        n=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.txt")
+        rps=$(grep -oE '[0-9.]+ req/s' "$tmp/h2load.txt" | head -1 | cut -d' ' -f1)
+        awk -v l="$label" -v rps="$rps" -v n="$n" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v tck="$(getconf CLK_TCK)" \
+            'BEGIN { printf "%s %.0f %.1f %.1f %.2f\n", l, rps, p * 1e6 / tck / n, b * 1e6 / tck / n, c / n }' | tee -a "$tmp/rows"
+    done
+    kill "$proxy" "$backend"; wait "$proxy" "$backend" 2>/dev/null || true
+}
+
+echo "binary req/s proxy_us/call backend_us/call proxy_switches/call"
+for pair in $(seq "$PAIRS"); do
+    run A "${BIN[A]}"
+    run B "${BIN[B]}"
+done
+echo "medians:"
+for label in A B; do
+    awk -v l="$label" '$1 == l' "$tmp/rows" | sort -k1,1 | python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin]
+cols = list(zip(*rows))
+print(rows[0][0], *(round(statistics.median(float(x) for x in col), 2) for col in cols[1:]))'
+done
