@@ -72,9 +72,16 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         try
         {
             complete = body.TryTakeComplete(out completeBody);
+            if (!complete && method.Kind is MethodType.Unary or MethodType.ServerStreaming
+                && await body.WaitForCompleteAsync(CompleteBodyLimit, cancellation))
+            {
+                complete = body.TryTakeComplete(out completeBody);
+            }
         }
-        catch (Exception) when (body.CallerFailed)
+        catch (Exception) when (body.CallerFailed || cancellation.IsCancellationRequested)
         {
+            if (!CallerGone(context, deadline, body))
+                await EndTrailersOnlyAsync(context, call, DeadlineExceeded(timeout!.Value));
             return;
         }
         Http2ClientStream stream;
@@ -137,6 +144,13 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
             call.Status = CopyTrailers(stream.Trailers, context.Response);
         }
     }
+
+    /// <summary>
+    /// A single-message request up to this size is read whole before the backend stream opens
+    /// (the backend cannot answer before it has it anyway), so that it leaves with the headers and
+    /// can be sent again if the backend refuses the stream. Larger ones are streamed.
+    /// </summary>
+    private const long CompleteBodyLimit = 64 * 1024;
 
     private static readonly Action<object?> CancelStream = static stream => ((Http2ClientStream)stream!).Cancel();
 

@@ -48,6 +48,37 @@ internal sealed class RequestBodyPump(PipeReader source)
         return false;
     }
 
+    /// <summary>
+    /// Waits until the caller has sent its whole body, as long as it stays within
+    /// <paramref name="limit"/> bytes (beyond that, waiting without reading could stall the caller on
+    /// flow control); then <see cref="TryTakeComplete"/> takes it. Returns false, having taken
+    /// nothing, for a larger body.
+    /// </summary>
+    public async ValueTask<bool> WaitForCompleteAsync(long limit, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await source.ReadAsync(cancellationToken);
+            }
+            catch (Exception)
+            {
+                CallerFailed = true;
+                throw;
+            }
+            var buffer = result.Buffer;
+            if (result.IsCompleted || result.IsCanceled || buffer.Length > limit)
+            {
+                // Nothing taken, nothing marked seen: the next read returns what is there at once.
+                Consume(buffer.Start, buffer.Start);
+                return result.IsCompleted && !result.IsCanceled;
+            }
+            Consume(buffer.Start, buffer.End); // Nothing taken, all seen: the next read waits for more.
+        }
+    }
+
     /// <summary>The body from <see cref="TryTakeComplete"/> was written.</summary>
     public void Sent(ReadOnlySequence<byte> body)
     {

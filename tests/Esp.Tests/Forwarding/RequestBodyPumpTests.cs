@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Esp.Forwarding;
+using Esp.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Xunit;
 
@@ -84,6 +85,42 @@ public sealed class RequestBodyPumpTests
         Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 8, 1 }, written);
         Assert.True(ended);
         Assert.Equal(7, pump.BytesSent);
+    }
+
+    [Fact]
+    public async Task WaitForComplete_BodyInPieces_TakenWhole()
+    {
+        var body = new Pipe();
+        var pump = new RequestBodyPump(body.Reader);
+        var waiting = pump.WaitForCompleteAsync(limit: 1024, CancellationToken.None).AsTask();
+        await body.Writer.WriteAsync(new byte[] { 0, 0, 0, 0, 2 });
+        await body.Writer.WriteAsync(new byte[] { 8, 1 });
+        await body.Writer.CompleteAsync();
+
+        Assert.True(await waiting.DefaultTimeout());
+        Assert.True(pump.TryTakeComplete(out var taken));
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 8, 1 }, taken.ToArray());
+    }
+
+    [Fact]
+    public async Task WaitForComplete_OverTheLimit_GivesUpAndThePumpGetsEverythingWithoutNewData()
+    {
+        var body = new Pipe();
+        var pump = new RequestBodyPump(body.Reader);
+        await body.Writer.WriteAsync(new byte[100]);
+
+        Assert.False(await pump.WaitForCompleteAsync(limit: 10, CancellationToken.None).AsTask().DefaultTimeout());
+
+        // No more data comes (a caller out of flow-control window): the pump must still get the 100 bytes.
+        var got = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pumping = pump.PumpAsync((data, _) =>
+        {
+            got.TrySetResult(data.Length);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None);
+        Assert.Equal(100, await got.Task.DefaultTimeout());
+        await body.Writer.CompleteAsync();
+        await pumping.DefaultTimeout();
     }
 
     [Fact]
