@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Esp.Grpc.Client;
 
-/// <summary>The HTTP handler every gRPC client here uses: the channel's, and the proxy's to its backends.</summary>
+/// <summary>The HTTP handler of <see cref="GrpcChannel"/> (the proxy reaches its backends over <see cref="Http2.Http2ConnectionPool"/> instead).</summary>
 internal static class GrpcHttpHandlers
 {
     /// <summary>

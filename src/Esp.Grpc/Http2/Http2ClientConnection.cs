@@ -35,6 +35,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
 
     private readonly Stream _transport;
     private readonly string _authority;
+    private readonly string _scheme;
     private readonly HpackEncoder _encoder = new();
     private readonly HpackDecoder _decoder = new(maxHeaderListSize: MaxHeaderListSize);
     private readonly Dictionary<int, Http2ClientStream> _streams = [];
@@ -56,7 +57,6 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private int _connectionReceiveCredit;
     private bool _draining; // after GOAWAY: no new streams, closed when the last one ends
     private Exception? _failure;
-    private string _scheme = "http";
 
     // A header block in progress (HEADERS then CONTINUATION frames until END_HEADERS).
     private int _headerBlockStream;
@@ -70,9 +70,10 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private int _quietTicks;
     private bool _pingOutstanding;
 
-    private Http2ClientConnection(Stream transport, string authority, Http2KeepAlive keepAlive)
+    private Http2ClientConnection(Stream transport, string scheme, string authority, Http2KeepAlive keepAlive)
     {
         _transport = transport;
+        _scheme = scheme;
         _authority = authority;
         _keepAlive = keepAlive;
         // Before the read loop: a connection failing at once disposes the timer too.
@@ -86,9 +87,6 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     /// <summary>Guards every mutable field of the connection and of its streams.</summary>
     internal object SyncRoot => _streams;
 
-    /// <summary>What the connection's <c>:authority</c> is (host:port of the backend).</summary>
-    public string Authority => _authority;
-
     /// <summary>Set when the connection failed or was closed: no stream can start on it any more.</summary>
     public bool IsClosed
     {
@@ -99,21 +97,11 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Streams now open on the connection.</summary>
-    public int ActiveStreams
-    {
-        get
-        {
-            lock (SyncRoot)
-                return _streams.Count;
-        }
-    }
-
-    /// <summary>Completes when the connection has failed or closed; never faults.</summary>
-    public Task Completion => _readLoop;
-
     /// <summary>Runs the connection over an established transport (TCP, or TLS that negotiated h2).</summary>
-    public static Http2ClientConnection Start(Stream transport, string authority, Http2KeepAlive keepAlive) => new(transport, authority, keepAlive);
+    /// <param name="scheme">The requests' <c>:scheme</c>: http, or https on TLS.</param>
+    /// <param name="authority">The requests' <c>:authority</c>: the backend's host and port.</param>
+    public static Http2ClientConnection Start(Stream transport, string scheme, string authority, Http2KeepAlive keepAlive) =>
+        new(transport, scheme, authority, keepAlive);
 
     /// <summary>
     /// Opens a stream and queues its HEADERS (not sent until a write or <paramref name="send"/>).
@@ -162,9 +150,6 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
             RequestSend();
         return stream;
     }
-
-    /// <summary>Sets <c>:scheme</c> (https on TLS connections).</summary>
-    internal void UseScheme(string scheme) => _scheme = scheme;
 
     /// <summary>Writes request body bytes within the send windows, waiting for WINDOW_UPDATEs as needed.</summary>
     internal async ValueTask WriteDataAsync(Http2ClientStream stream, ReadOnlySequence<byte> data, bool endStream)

@@ -138,10 +138,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
         }
         if (_tls)
             transport = await AuthenticateAsync(transport, timeout);
-        var connection = Http2ClientConnection.Start(transport, _authority, _keepAlive);
-        if (_tls)
-            connection.UseScheme(Uri.UriSchemeHttps);
-        return connection;
+        return Http2ClientConnection.Start(transport, _tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp, _authority, _keepAlive);
     }
 
     private async Task<Stream> AuthenticateAsync(Stream transport, CancellationTokenSource timeout)

@@ -1332,15 +1332,4 @@ public class Http2ClientConnectionTests
     }
 
     // --- Helpers.
-
-    /// <summary>Starts a stream on a cold pool, runs the handshake with <paramref name="settings"/>, and reads the stream's HEADERS.</summary>
-    internal static async Task<(ScriptedConnection Connection, Http2ClientStream Stream)> OpenAsync(ScriptedHttp2Server server, Http2ConnectionPool pool, bool endStream,
-        params (ushort Id, uint Value)[] settings)
-    {
-        var stream = await pool.StartAsync(endStream: endStream);
-        var connection = await server.AcceptAndHandshakeAsync(settings);
-        var headers = await connection.NextHeadersAsync(stream.Id);
-        Assert.Equal(endStream, headers.EndStream);
-        return (connection, stream);
-    }
 }

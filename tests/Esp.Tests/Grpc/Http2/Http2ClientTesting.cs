@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using Esp.Grpc.Http2;
 using Esp.Grpc.Http2.Hpack;
+using Xunit;
 
 namespace Esp.Tests.Grpc.Http2;
 
@@ -24,6 +25,17 @@ internal static class Http2ClientTesting
             foreach (var (name, value, indexing) in fields)
                 writer.Write(name, value, indexing);
         }, endStream, send: true, CancellationToken.None).AsTask().Within();
+
+    /// <summary>Starts a stream on a cold pool, runs the handshake with <paramref name="settings"/>, and reads the stream's HEADERS.</summary>
+    public static async Task<(ScriptedConnection Connection, Http2ClientStream Stream)> OpenAsync(ScriptedHttp2Server server, Http2ConnectionPool pool, bool endStream,
+        params (ushort Id, uint Value)[] settings)
+    {
+        var stream = await pool.StartAsync(endStream: endStream);
+        var connection = await server.AcceptAndHandshakeAsync(settings);
+        var headers = await connection.NextHeadersAsync(stream.Id);
+        Assert.Equal(endStream, headers.EndStream);
+        return (connection, stream);
+    }
 
     /// <summary>Bounds a wait at <see cref="ScriptedHttp2Server.Timeout"/>; a timeout names the caller's line.</summary>
     public static async Task Within(this Task task, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)

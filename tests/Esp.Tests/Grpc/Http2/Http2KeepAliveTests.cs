@@ -35,7 +35,7 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
     [Fact]
     public async Task QuietWithCallInFlight_Pinged_AnswerKeepsTheCall()
     {
-        var (connection, stream) = await OpenCallAsync();
+        var (connection, stream) = await Http2ClientTesting.OpenAsync(_server, _pool, endStream: true);
 
         AdvanceTicks(4);
         var ping = await connection.NextAsync(f => f.Type == Http2FrameType.Ping && !f.IsAck, "keep-alive PING").Within();
@@ -51,7 +51,7 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
     [Fact]
     public async Task PingNotAnswered_ConnectionDead_CallFails()
     {
-        var (connection, stream) = await OpenCallAsync();
+        var (connection, stream) = await Http2ClientTesting.OpenAsync(_server, _pool, endStream: true);
 
         AdvanceTicks(4);
         await connection.NextAsync(f => f.Type == Http2FrameType.Ping && !f.IsAck, "keep-alive PING").Within();
@@ -65,7 +65,7 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
     [Fact]
     public async Task NoCallsInFlight_NeverPinged()
     {
-        var (connection, stream) = await OpenCallAsync();
+        var (connection, stream) = await Http2ClientTesting.OpenAsync(_server, _pool, endStream: true);
         await connection.WriteResponseHeadersAsync(stream.Id, 200, endStream: true, ("grpc-status", "0"));
         await stream.WaitForResponseAsync().Within();
         stream.Dispose();
@@ -76,15 +76,6 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
         var frames = await connection.SyncAsync().Within();
         Assert.DoesNotContain(frames, f => f.Type == Http2FrameType.Ping && !f.IsAck);
         Assert.Equal(1, _pool.ConnectionCount);
-    }
-
-    private async Task<(ScriptedConnection Connection, Http2ClientStream Stream)> OpenCallAsync()
-    {
-        var starting = _pool.StartAsync(endStream: true);
-        var connection = await _server.AcceptAndHandshakeAsync().Within();
-        var stream = await starting;
-        await connection.NextHeadersAsync(stream.Id).Within();
-        return (connection, stream);
     }
 
     private void AdvanceTicks(int ticks)
