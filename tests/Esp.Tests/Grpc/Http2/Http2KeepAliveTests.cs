@@ -8,8 +8,9 @@ namespace Esp.Tests.Grpc.Http2;
 /// A backend connection that goes quiet with calls in flight is pinged after the keep-alive delay
 /// (60 s here, checked every 20 s); one that does not answer within the timeout is dead, and its
 /// calls fail instead of hanging (a backend gone without FIN or RST). The clock is a fake one:
-/// connection start, then ticks at 20, 40, 60, 80 s. The handshake counts as heard at the first
-/// tick, so the quiet time starts there and the PING goes out at the fourth.
+/// connection start, then ticks at 20, 40, 60, 80 s. Each test first makes sure the client has read
+/// everything the server sent (a round trip), which counts as heard at the first tick; the quiet time
+/// starts there and the PING goes out at the fourth.
 /// </summary>
 public sealed class Http2KeepAliveTests : IAsyncLifetime
 {
@@ -36,6 +37,7 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
     public async Task QuietWithCallInFlight_Pinged_AnswerKeepsTheCall()
     {
         var (connection, stream) = await Http2ClientTesting.OpenAsync(_server, _pool, endStream: true);
+        await connection.SyncAsync().Within(); // Nothing from the handshake is left to arrive during the ticks.
 
         AdvanceTicks(4);
         var ping = await connection.NextAsync(f => f.Type == Http2FrameType.Ping && !f.IsAck, "keep-alive PING").Within();
@@ -52,6 +54,7 @@ public sealed class Http2KeepAliveTests : IAsyncLifetime
     public async Task PingNotAnswered_ConnectionDead_CallFails()
     {
         var (connection, stream) = await Http2ClientTesting.OpenAsync(_server, _pool, endStream: true);
+        await connection.SyncAsync().Within(); // Nothing from the handshake is left to arrive during the ticks.
 
         AdvanceTicks(4);
         await connection.NextAsync(f => f.Type == Http2FrameType.Ping && !f.IsAck, "keep-alive PING").Within();
