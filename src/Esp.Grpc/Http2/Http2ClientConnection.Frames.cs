@@ -56,27 +56,13 @@ internal sealed partial class Http2ClientConnection
         }
     }
 
-    private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload)
+    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload)
     {
-        type = default;
-        flags = 0;
-        streamId = 0;
-        payload = default;
-        if (buffer.Length < Http2Protocol.FrameHeaderLength)
-            return false;
-        Span<byte> header = stackalloc byte[Http2Protocol.FrameHeaderLength];
-        buffer.Slice(0, Http2Protocol.FrameHeaderLength).CopyTo(header);
-        var length = (header[0] << 16) | (header[1] << 8) | header[2];
-        if (length > Http2Protocol.DefaultMaxFrameSize)
+        if (Http2Protocol.TryReadFrame(ref buffer, out var length, out type, out flags, out streamId, out payload, Http2Protocol.DefaultMaxFrameSize, out var tooLong))
+            return true;
+        if (tooLong)
             throw new Http2ConnectionException($"The backend sent a {length}-byte frame; our limit is {Http2Protocol.DefaultMaxFrameSize}.", Http2ErrorCode.FrameSizeError);
-        if (buffer.Length < Http2Protocol.FrameHeaderLength + length)
-            return false;
-        type = (Http2FrameType)header[3];
-        flags = header[4];
-        streamId = (int)(BinaryPrimitives.ReadUInt32BigEndian(header[5..]) & 0x7fff_ffffu);
-        payload = buffer.Slice(Http2Protocol.FrameHeaderLength, length);
-        buffer = buffer.Slice(payload.End);
-        return true;
+        return false;
     }
 
     private void ProcessFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySequence<byte> payload)
@@ -427,17 +413,8 @@ internal sealed partial class Http2ClientConnection
             TouchWriter(stream);
     }
 
-    private static ReadOnlySequence<byte> StripPadding(byte flags, ReadOnlySequence<byte> payload, string frame)
-    {
-        if ((flags & Http2Protocol.FlagPadded) == 0)
-            return payload;
-        if (payload.IsEmpty)
-            throw ProtocolError($"its padded {frame} frame has no pad length.");
-        var padLength = payload.FirstSpan[0];
-        if (padLength >= payload.Length)
-            throw ProtocolError($"its {frame} frame's padding is longer than the frame.");
-        return payload.Slice(1, payload.Length - 1 - padLength);
-    }
+    private static ReadOnlySequence<byte> StripPadding(byte flags, ReadOnlySequence<byte> payload, string frame) =>
+        Http2Protocol.StripPadding(flags, payload) ?? throw ProtocolError($"its padded {frame} frame's pad length is missing or longer than the frame.");
 
     /// <summary>A frame for a stream we do not track: fine if we closed it; an error if it was never opened.</summary>
     private void CheckKnown(int streamId, string frame)
@@ -470,12 +447,7 @@ internal sealed partial class Http2ClientConnection
         _touched.Clear();
     }
 
-    private static uint ReadUInt32(ReadOnlySequence<byte> payload)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        payload.Slice(0, 4).CopyTo(bytes);
-        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
-    }
+    private static uint ReadUInt32(ReadOnlySequence<byte> payload) => Http2Protocol.ReadUInt32(payload);
 
     private static Http2ConnectionException ProtocolError(string what) =>
         new($"The backend broke the HTTP/2 protocol: {what}", Http2ErrorCode.ProtocolError);
@@ -493,7 +465,7 @@ internal sealed partial class Http2ClientConnection
         {
             if (Error is not null)
                 return;
-            if (Malformed(name, value) is { } malformed)
+            if (HeaderFieldRules.Malformed(name, value) is { } malformed)
             {
                 Error = malformed;
                 return;
@@ -515,36 +487,5 @@ internal sealed partial class Http2ClientConnection
             }
             Fields.Add(new(KnownHeaders.Name(name), KnownHeaders.Value(value)));
         }
-
-        /// <summary>What makes a field malformed in HTTP/2 (RFC 9113 §8.2.1, §8.2.2), or null.</summary>
-        private static string? Malformed(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
-        {
-            if (name.IsEmpty)
-                return "an empty header name";
-            if (name[1..].ContainsAny(ForbiddenInName) || (name[0] != (byte)':' && ForbiddenInName.Contains(name[0])))
-                return name.ContainsAnyInRange((byte)'A', (byte)'Z') ? "an upper-case header name" : "a header name with a forbidden character";
-            if (value.ContainsAny(ForbiddenInValue))
-                return "a header value with NUL, CR or LF";
-            if (!value.IsEmpty && (value[0] is (byte)' ' or (byte)'\t' || value[^1] is (byte)' ' or (byte)'\t'))
-                return "a header value with leading or trailing whitespace";
-            if (IsConnectionSpecific(name))
-                return "a connection-specific header";
-            return null;
-        }
     }
-
-    /// <summary>Octets a field name may not contain: controls, space, upper case, DEL and above (RFC 9113 §8.2.1).</summary>
-    private static readonly SearchValues<byte> ForbiddenInName = SearchValues.Create(
-        [.. Enumerable.Range(0x00, 0x21).Select(b => (byte)b), .. Enumerable.Range('A', 26).Select(b => (byte)b), .. Enumerable.Range(0x7f, 0x81).Select(b => (byte)b)]);
-
-    private static readonly SearchValues<byte> ForbiddenInValue = SearchValues.Create([0x00, 0x0a, 0x0d]);
-
-    private static bool IsConnectionSpecific(ReadOnlySpan<byte> name) => name.Length switch
-    {
-        7 => name.SequenceEqual("upgrade"u8),
-        10 => name.SequenceEqual("connection"u8) || name.SequenceEqual("keep-alive"u8),
-        16 => name.SequenceEqual("proxy-connection"u8),
-        17 => name.SequenceEqual("transfer-encoding"u8),
-        _ => false,
-    };
 }

@@ -31,8 +31,6 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     /// <summary>Until the server's SETTINGS say otherwise, assume what most servers allow.</summary>
     private const int AssumedMaxConcurrentStreams = 100;
 
-    private const int MaxRetainedWriteBuffer = 1024 * 1024;
-
     private readonly Stream _transport;
     private readonly string _authority;
     private readonly string _scheme;
@@ -44,10 +42,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _requestBlock = new(1024); // a request header block being encoded
     private readonly Task _readLoop;
 
-    private ArrayBufferWriter<byte> _pending = new(16 * 1024);
-    private ArrayBufferWriter<byte> _spare = new(16 * 1024);
-    private bool _sending;
-    private Task _sendLoop = Task.CompletedTask;
+    private readonly Http2Output _output;
 
     private int _nextStreamId = 1;
     private int _peerMaxConcurrentStreams = AssumedMaxConcurrentStreams;
@@ -76,6 +71,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         _scheme = scheme;
         _authority = authority;
         _keepAlive = keepAlive;
+        _output = new Http2Output(transport, _streams, ex => Fail(new Http2ConnectionException($"Writing to the backend failed: {ex.Message}", inner: ex)));
         // Before the read loop: a connection failing at once disposes the timer too.
         if (keepAlive.Timeout > TimeSpan.Zero)
             _keepAliveTimer = keepAlive.Time.CreateTimer(static c => ((Http2ClientConnection)c!).OnKeepAliveTick(), this, keepAlive.Timeout, keepAlive.Timeout);
@@ -251,137 +247,29 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     {
         lock (SyncRoot)
         {
-            _pending.Write(Http2Protocol.ClientPreface);
-            Span<byte> settings = stackalloc byte[Http2Protocol.FrameHeaderLength + 3 * 6];
-            Http2Protocol.WriteFrameHeader(settings, 18, Http2FrameType.Settings, 0, 0);
-            WriteSetting(settings[9..], Http2Protocol.SettingEnablePush, 0);
-            WriteSetting(settings[15..], Http2Protocol.SettingInitialWindowSize, StreamReceiveWindow);
-            WriteSetting(settings[21..], Http2Protocol.SettingMaxHeaderListSize, MaxHeaderListSize);
-            _pending.Write(settings);
+            _output.Pending.Write(Http2Protocol.ClientPreface);
+            Http2FrameWriter.Settings(_output.Pending, [
+                (Http2Protocol.SettingEnablePush, 0),
+                (Http2Protocol.SettingInitialWindowSize, StreamReceiveWindow),
+                (Http2Protocol.SettingMaxHeaderListSize, MaxHeaderListSize)]);
             WriteWindowUpdate(0, ConnectionReceiveWindow - Http2Protocol.DefaultWindowSize);
         }
-
-        static void WriteSetting(Span<byte> destination, ushort id, int value)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(destination, id);
-            BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)value);
-        }
     }
 
-    private void WriteHeaderFrames(int streamId, ReadOnlySpan<byte> block, bool endStream)
-    {
-        var first = true;
-        do
-        {
-            var size = Math.Min(block.Length, _peerMaxFrameSize);
-            var last = size == block.Length;
-            var flags = (byte)((last ? Http2Protocol.FlagEndHeaders : 0) | (first && endStream ? Http2Protocol.FlagEndStream : 0));
-            var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + size);
-            Http2Protocol.WriteFrameHeader(span, size, first ? Http2FrameType.Headers : Http2FrameType.Continuation, flags, streamId);
-            block[..size].CopyTo(span[Http2Protocol.FrameHeaderLength..]);
-            _pending.Advance(Http2Protocol.FrameHeaderLength + size);
-            block = block[size..];
-            first = false;
-        }
-        while (!block.IsEmpty);
-    }
+    private void WriteHeaderFrames(int streamId, ReadOnlySpan<byte> block, bool endStream) =>
+        Http2FrameWriter.Headers(_output.Pending, streamId, block, endStream, _peerMaxFrameSize);
 
-    private void WriteDataFrame(int streamId, ReadOnlySequence<byte> data, bool endStream)
-    {
-        var size = (int)data.Length;
-        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + size);
-        Http2Protocol.WriteFrameHeader(span, size, Http2FrameType.Data, endStream ? Http2Protocol.FlagEndStream : (byte)0, streamId);
-        data.CopyTo(span[Http2Protocol.FrameHeaderLength..]);
-        _pending.Advance(Http2Protocol.FrameHeaderLength + size);
-    }
+    private void WriteDataFrame(int streamId, ReadOnlySequence<byte> data, bool endStream) => Http2FrameWriter.Data(_output.Pending, streamId, data, endStream);
 
-    private void WriteRstStream(int streamId, Http2ErrorCode code)
-    {
-        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + 4);
-        Http2Protocol.WriteFrameHeader(span, 4, Http2FrameType.RstStream, 0, streamId);
-        BinaryPrimitives.WriteUInt32BigEndian(span[9..], (uint)code);
-        _pending.Advance(Http2Protocol.FrameHeaderLength + 4);
-    }
+    private void WriteRstStream(int streamId, Http2ErrorCode code) => Http2FrameWriter.RstStream(_output.Pending, streamId, code);
 
-    private void WriteWindowUpdate(int streamId, int increment)
-    {
-        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + 4);
-        Http2Protocol.WriteFrameHeader(span, 4, Http2FrameType.WindowUpdate, 0, streamId);
-        BinaryPrimitives.WriteUInt32BigEndian(span[9..], (uint)increment);
-        _pending.Advance(Http2Protocol.FrameHeaderLength + 4);
-    }
+    private void WriteWindowUpdate(int streamId, int increment) => Http2FrameWriter.WindowUpdate(_output.Pending, streamId, increment);
 
-    private void WriteControlFrame(Http2FrameType type, byte flags, ReadOnlySpan<byte> payload)
-    {
-        var span = _pending.GetSpan(Http2Protocol.FrameHeaderLength + payload.Length);
-        Http2Protocol.WriteFrameHeader(span, payload.Length, type, flags, 0);
-        payload.CopyTo(span[Http2Protocol.FrameHeaderLength..]);
-        _pending.Advance(Http2Protocol.FrameHeaderLength + payload.Length);
-    }
+    private void WriteControlFrame(Http2FrameType type, byte flags, ReadOnlySpan<byte> payload) => Http2FrameWriter.Control(_output.Pending, type, flags, payload);
 
-    private void WriteGoAway(Http2ErrorCode code)
-    {
-        Span<byte> payload = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32BigEndian(payload, 0);
-        BinaryPrimitives.WriteUInt32BigEndian(payload[4..], (uint)code);
-        WriteControlFrame(Http2FrameType.GoAway, 0, payload);
-    }
+    private void WriteGoAway(Http2ErrorCode code) => Http2FrameWriter.GoAway(_output.Pending, 0, code);
 
-    // --- Sending: one send at a time, scheduled by the first writer that finds none, until nothing is pending.
-
-    /// <summary>Schedules a send of what is pending, unless one is scheduled or running (which will send it).</summary>
-    internal void RequestSend()
-    {
-        lock (SyncRoot)
-        {
-            if (_sending || _pending.WrittenCount == 0)
-                return;
-            _sending = true;
-        }
-        // Not sent inline: from the thread pool's queue, after the work already queued there
-        // (Kestrel queues each call it reads), so those calls' frames go out in the same send.
-        // Measured: half the context switches and ~15% less CPU per call in the proxy and in
-        // the backend, for a few microseconds of latency.
-        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection._sendLoop = connection.SendPendingAsync(), this, preferLocal: false);
-    }
-
-    private async Task SendPendingAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                ArrayBufferWriter<byte> batch;
-                lock (SyncRoot)
-                {
-                    if (_pending.WrittenCount == 0 || _failure is not null)
-                    {
-                        _sending = false;
-                        return;
-                    }
-                    batch = _pending;
-                    _pending = _spare;
-                    _spare = batch;
-                }
-                await _transport.WriteAsync(batch.WrittenMemory);
-                if (batch.Capacity > MaxRetainedWriteBuffer)
-                {
-                    lock (SyncRoot)
-                        _spare = new ArrayBufferWriter<byte>(16 * 1024);
-                }
-                else
-                {
-                    batch.ResetWrittenCount();
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            lock (SyncRoot)
-                _sending = false;
-            Fail(new Http2ConnectionException($"Writing to the backend failed: {ex.Message}", inner: ex));
-        }
-    }
+    internal void RequestSend() => _output.RequestSend();
 
     private void ThrowIfFailed()
     {
@@ -423,35 +311,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
 
     // --- Ending.
 
-    private async Task FlushBeforeCloseAsync()
-    {
-        try
-        {
-            byte[] bytes;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            while (true)
-            {
-                Task loop;
-                lock (SyncRoot)
-                {
-                    if (!_sending)
-                    {
-                        bytes = _pending.WrittenSpan.ToArray();
-                        _pending.ResetWrittenCount();
-                        break;
-                    }
-                    loop = _sendLoop;
-                }
-                await loop.WaitAsync(timeout.Token);
-                await Task.Yield();
-            }
-            await _transport.WriteAsync(bytes, timeout.Token);
-        }
-        catch (Exception)
-        {
-            // Closing anyway.
-        }
-    }
+    private Task FlushBeforeCloseAsync() => _output.FlushAndStopAsync();
 
     private void Fail(Exception failure)
     {
@@ -468,6 +328,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         }
         foreach (var stream in streams)
             ThreadPool.UnsafeQueueUserWorkItem(static s => s.Wake(), stream, preferLocal: false);
+        _output.Stop();
         _keepAliveTimer?.Dispose();
         _transport.Dispose();
     }

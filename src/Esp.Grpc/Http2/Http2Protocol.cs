@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Esp.Grpc.Http2;
@@ -36,7 +37,7 @@ internal enum Http2ErrorCode : uint
     Http11Required = 0xd,
 }
 
-/// <summary>The numbers and layouts of RFC 9113 a client needs.</summary>
+/// <summary>The numbers and layouts of RFC 9113 our client and server need.</summary>
 internal static class Http2Protocol
 {
     public const int FrameHeaderLength = 9;
@@ -61,6 +62,56 @@ internal static class Http2Protocol
 
     /// <summary>The client connection preface (RFC 9113 §3.4).</summary>
     public static ReadOnlySpan<byte> ClientPreface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+
+    /// <summary>A padded frame's data without its pad length and padding; null when they do not fit the frame.</summary>
+    public static ReadOnlySequence<byte>? StripPadding(byte flags, ReadOnlySequence<byte> payload)
+    {
+        if ((flags & FlagPadded) == 0)
+            return payload;
+        if (payload.IsEmpty)
+            return null;
+        var padLength = payload.FirstSpan[0];
+        if (padLength >= payload.Length)
+            return null;
+        return payload.Slice(1, payload.Length - 1 - padLength);
+    }
+
+    public static uint ReadUInt32(ReadOnlySequence<byte> payload)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        payload.Slice(0, 4).CopyTo(bytes);
+        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
+    }
+
+    /// <summary>Splits the next frame off <paramref name="buffer"/> when it is complete; its length is checked by the caller.</summary>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out int length, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload,
+        int maxLength, out bool tooLong)
+    {
+        type = default;
+        flags = 0;
+        streamId = 0;
+        payload = default;
+        length = 0;
+        tooLong = false;
+        if (buffer.Length < FrameHeaderLength)
+            return false;
+        Span<byte> header = stackalloc byte[FrameHeaderLength];
+        buffer.Slice(0, FrameHeaderLength).CopyTo(header);
+        length = (header[0] << 16) | (header[1] << 8) | header[2];
+        if (length > maxLength)
+        {
+            tooLong = true;
+            return false;
+        }
+        if (buffer.Length < FrameHeaderLength + length)
+            return false;
+        type = (Http2FrameType)header[3];
+        flags = header[4];
+        streamId = (int)(BinaryPrimitives.ReadUInt32BigEndian(header[5..]) & 0x7fff_ffffu);
+        payload = buffer.Slice(FrameHeaderLength, length);
+        buffer = buffer.Slice(payload.End);
+        return true;
+    }
 
     public static void WriteFrameHeader(Span<byte> destination, int length, Http2FrameType type, byte flags, int streamId)
     {
