@@ -45,7 +45,7 @@ load() { taskset -c 0 h2load -c 16 -m 16 -t 1 -H content-type:application/grpc -
 
 run() { # label binary -> one pair member: its rounds, appended to $tmp/rows
     local label=$1 bin=$2 backend proxy bport pport url r p0 b0 c0 p1 b1 c1 n rps
-    taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 >"$tmp/backend.out" 2>&1 &
+    taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 --quiet >"$tmp/backend.out" 2>&1 &
     backend=$!; pids+=("$backend")
     bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
     taskset -c 1 "$bin" run --access_log=off --service_config=bench/config/bookstore.yaml --descriptor="$tmp/bookstore.pb" \

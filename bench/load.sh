@@ -12,8 +12,10 @@
 #      the Bookstore client must get the shelves back;
 #   2. during the run, every response must carry the ListShelves message (h2load's `data`
 #      bytes / succeeded == the message size seen in step 1: error replies carry no message);
-#   3. the backend must have served at least as many calls as h2load counted as succeeded
-#      (and at most that plus the calls in flight when h2load stopped).
+#   3. the backend (`bookstore server --quiet`: no log line per call, it counts its calls by
+#      grpc-status, read from its GET /stats before and after the measurement) must have answered
+#      at least as many calls as h2load counted as succeeded (and at most that plus the calls in
+#      flight when h2load stopped), every one with grpc-status 0.
 # A row that fails any check is printed as FAILED, and the script exits 1 at the end.
 #
 # Settings (environment):
@@ -237,13 +239,11 @@ printf '\x00\x00\x00\x00\x00' >"$tmp/empty.bin" # ListShelves(google.protobuf.Em
 protoc --include_imports --descriptor_set_out="$tmp/bookstore.pb" \
     -I samples/Bookstore samples/Bookstore/bookstore.proto
 
-# --- The backend: one Bookstore server for every row. It logs one line per call, which is how
-# check 3 counts its calls; the log is emptied before each measurement (~110 bytes a call, it
-# would otherwise grow by gigabytes over a run).
-BACKEND_LOG="$tmp/backend.out"
-spawn backend "${SERVER_PIN[@]}" "$BOOKSTORE" server --listen 127.0.0.1 --port 0
+# --- The backend: one Bookstore server for every row. Quiet: logging off, as for every system
+# under test; it counts its calls by grpc-status instead, which is what check 3 reads.
+spawn backend "${SERVER_PIN[@]}" "$BOOKSTORE" server --listen 127.0.0.1 --port 0 --quiet
 BACKEND_PID=$SPAWNED
-line=$(wait_for_line "$BACKEND_LOG" 'listening on port [0-9]+' "$BACKEND_PID" 30) \
+line=$(wait_for_line "$tmp/backend.out" 'listening on port [0-9]+' "$BACKEND_PID" 30) \
     || { cat "$tmp/backend.err" >&2; die "the Bookstore server did not start"; }
 BACKEND_PORT=${line##* }
 log "backend: bookstore server on 127.0.0.1:$BACKEND_PORT (pid $BACKEND_PID)"
@@ -518,7 +518,6 @@ warm_up() { # name seconds url h2load-args... -> h2load in 10 s slices, discarde
         slice=$((left < 10 ? left : 10))
         h2load_run "$tmp/$name.warmup.txt" "$@" -D "$slice" "$url" || true
         rates+="$(awk '/^finished in/ { printf "%.0f ", $4 }' "$tmp/$name.warmup.txt")"
-        : >"$BACKEND_LOG"   # keep it small (only the measured window is counted)
         left=$((left - slice))
     done
     WARM_RATES=${rates% }
@@ -528,14 +527,16 @@ to_ms() { # "14.14ms" | "928us" | "1.2s" -> milliseconds
     awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "" }'
 }
 
-wait_backend_log_settled() { # the console logger writes from a queue: wait until it stops growing
-    local size last=-1 i
+backend_stats() { # -> the backend's calls by grpc-status, {"calls": N, "status": {"0": N, ...}},
+    # once two reads 0.2 s apart agree (the calls h2load left in flight have ended)
+    local now last="" i
     for i in $(seq 100); do
-        size=$(stat -c %s "$BACKEND_LOG")
-        [ "$size" != "$last" ] || return 0
-        last=$size
+        now=$(curl -sf --http2-prior-knowledge --max-time 5 "http://127.0.0.1:$BACKEND_PORT/stats") || return 1
+        [ "$now" != "$last" ] || break
+        last=$now
         sleep 0.2
     done
+    echo "$now"
 }
 
 # One measurement of one system in one round: sets M[key] values (key = "system/round").
@@ -554,9 +555,8 @@ measure() { # system round -> 0 when every check passed; PROBLEMS says why not
 
     if [ -n "$REQUESTS" ]; then run=(-n "$REQUESTS"); else run=(-D "$DURATION"); fi
     out="$tmp/$system.r$r.h2load.txt"; tsv="$tmp/$system.r$r.tsv"
-    local backend_ticks0 proxy_ticks0 backend_ticks1 proxy_ticks1 busy0 busy1 steal0 steal1 wall0 wall1
-    wait_backend_log_settled
-    : >"$BACKEND_LOG"
+    local backend_ticks0 proxy_ticks0 backend_ticks1 proxy_ticks1 busy0 busy1 steal0 steal1 wall0 wall1 stats0 stats1
+    stats0=$(backend_stats) || { PROBLEMS="could not read the backend's /stats"; return 1; }
     # shellcheck disable=SC2086
     proxy_ticks0=$(cpu_ticks ${ROOTS[$system]})
     backend_ticks0=$(cpu_ticks "$BACKEND_PID")
@@ -624,15 +624,27 @@ PY
         awk -v b="$bytes_per" -v e="${RESP_BYTES[$system]}" 'BEGIN { exit !(b >= e * 0.99 && b <= e * 1.01) }' \
             || problems+=("responses averaged $bytes_per bytes of DATA, expected ${RESP_BYTES[$system]}: some calls did not return the message (gRPC errors?)")
     fi
-    wait_backend_log_settled
-    local backend_calls in_flight=$((conns * streams))
-    backend_calls=$(grep -c 'ListShelves' "$BACKEND_LOG" || true)
-    if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
-        problems+=("the backend served $backend_calls calls, h2load counted $succeeded succeeded")
+    local backend_calls="?" backend_status="?" in_flight=$((conns * streams))
+    if stats1=$(backend_stats); then
+        # The window's calls and grpc-status counts: after minus before.
+        read -r backend_calls backend_status < <(python3 - "$stats0" "$stats1" <<'PY'
+import json, sys
+before, after = (json.loads(s) for s in sys.argv[1:])
+status = {c: n - before["status"].get(c, 0) for c, n in after["status"].items() if n != before["status"].get(c, 0)}
+print(after["calls"] - before["calls"], json.dumps(status, separators=(",", ":")))
+PY
+)
+        if [ "$backend_calls" -lt "$succeeded" ] || [ "$backend_calls" -gt $((succeeded + in_flight)) ]; then
+            problems+=("the backend answered $backend_calls calls, h2load counted $succeeded succeeded")
+        fi
+        [[ $backend_status =~ ^\{(\"0\":[0-9]+)?\}$ ]] \
+            || problems+=("the backend answered calls with a non-zero grpc-status (calls by status: $backend_status)")
+    else
+        problems+=("could not read the backend's /stats")
     fi
     local backend_conns="?"
     [ ! -s "$tmp/$system.conns" ] || backend_conns=$(tr -d ' \n' <"$tmp/$system.conns")
-    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend served $backend_calls; CPU µs/call client / proxy / backend ${M[$k.cpu_client]:-–} / ${M[$k.cpu_proxy]:-–} / ${M[$k.cpu_backend]:-–}"
+    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend answered $backend_calls (by grpc-status: $backend_status); CPU µs/call client / proxy / backend ${M[$k.cpu_client]:-–} / ${M[$k.cpu_proxy]:-–} / ${M[$k.cpu_backend]:-–}"
     log "$system: ${M[$k.detail]}"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '
@@ -789,9 +801,10 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo "h2load (client), the proxy's processes, and the Bookstore backend (one process for every row)."
     echo "\"grpc-status 0 ✓\": an nghttp call ended with the trailer \`grpc-status: 0\` and the Bookstore client"
     echo "got the shelves before the run; during it every response carried the message, and the backend"
-    echo "served as many calls as h2load counted. \"⚠ other load N%\" / \"⚠ steal N%\": processes outside the"
-    echo "benchmark / other guests of the hypervisor took N% of the machine's CPU during that measurement,"
-    echo "so its numbers are skewed."
+    echo "(which counts its calls by grpc-status; it logs none) answered as many calls as h2load counted, all"
+    echo "with grpc-status 0. \"⚠ other load N%\" / \"⚠ steal N%\": processes outside the benchmark / other"
+    echo "guests of the hypervisor took N% of the machine's CPU during that measurement, so its numbers are"
+    echo "skewed."
     echo
     echo "## Details"
     echo

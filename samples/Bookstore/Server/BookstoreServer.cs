@@ -24,6 +24,9 @@ internal sealed record BookstoreServerOptions
     public string? TlsKeyPath { get; init; }
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>No log line per call; the calls are counted by grpc-status instead, served at GET /stats (<see cref="CallStats"/>).</summary>
+    public bool Quiet { get; init; }
 }
 
 /// <summary>The Bookstore gRPC server on Kestrel, started and stopped as a unit (the CLI and the tests use it).</summary>
@@ -77,7 +80,9 @@ internal sealed class BookstoreServer : IAsyncDisposable
         var app = builder.Build();
         var store = ShelfStore.CreateSample();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bookstore");
-        app.UseGrpcServices(new GrpcServerOptions(), new BookstoreService(store, logger).CreateDefinition());
+        if (options.Quiet)
+            app.Use(new CallStats().HandleAsync);
+        app.UseGrpcServices(new GrpcServerOptions(), new BookstoreService(store, options.Quiet ? null : logger).CreateDefinition());
         await app.StartAsync();
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Bookstore.Server;
 
-/// <summary>The Bookstore's RPCs over a <see cref="ShelfStore"/>.</summary>
-internal sealed partial class BookstoreService(ShelfStore store, ILogger logger)
+/// <summary>The Bookstore's RPCs over a <see cref="ShelfStore"/>; without a logger, no log line per call.</summary>
+internal sealed partial class BookstoreService(ShelfStore store, ILogger? logger)
 {
     public GrpcServiceDefinition CreateDefinition() =>
         GrpcServiceDefinition.CreateBuilder(BookstoreReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Bookstore"))
@@ -63,12 +63,13 @@ internal sealed partial class BookstoreService(ShelfStore store, ILogger logger)
         });
 
     /// <summary>
-    /// Runs one RPC: logs who called (from the proxy's X-Endpoint-API-UserInfo), and turns a
+    /// Runs one RPC: logs who called (from the proxy's X-Endpoint-API-UserInfo) unless quiet, and turns a
     /// missing item into NOT_FOUND as the Python sample's status.context does.
     /// </summary>
     private Task<T> Handle<T>(ServerCallContext context, Func<T> action)
     {
-        LogCaller(context);
+        if (logger is not null)
+            LogCaller(logger, context);
         try
         {
             return Task.FromResult(action());
@@ -79,7 +80,7 @@ internal sealed partial class BookstoreService(ShelfStore store, ILogger logger)
         }
     }
 
-    private void LogCaller(ServerCallContext context)
+    private static void LogCaller(ILogger logger, ServerCallContext context)
     {
         if (context.RequestHeaders.GetValue(ConsumerNameHeader) is { } consumer)
             LogConsumer(logger, context.Method, consumer);

@@ -13,10 +13,11 @@ internal static class ServerCommand
         var address = new Option<string>("--listen") { Description = "The address to listen on.", DefaultValueFactory = _ => "::" };
         var cert = new Option<string?>("--tls_cert") { Description = "PEM certificate: serve TLS instead of cleartext HTTP/2 (needs --tls_key)." };
         var key = new Option<string?>("--tls_key") { Description = "PEM private key of --tls_cert." };
+        var quiet = new Option<bool>("--quiet") { Description = "No log line per call: count the calls by grpc-status instead, served as JSON at GET /stats (for benchmarks)." };
 
         var command = new Command("server", "Serves the Bookstore over gRPC, starting with shelves 1 (Fiction) and 2 (Fantasy).")
         {
-            port, address, cert, key,
+            port, address, cert, key, quiet,
         };
         command.Validators.Add(result =>
         {
@@ -33,6 +34,7 @@ internal static class ServerCommand
                 Address = IPAddress.Parse(result.GetValue(address)!),
                 TlsCertificatePath = result.GetValue(cert),
                 TlsKeyPath = result.GetValue(key),
+                Quiet = result.GetValue(quiet),
             });
             Console.WriteLine($"Bookstore server listening on port {server.Port}");
             await server.WaitForShutdownAsync();

@@ -35,6 +35,21 @@ public sealed class BookstoreCliTests : IDisposable
     }
 
     [Fact]
+    public async Task QuietServer_ClientCalls_CountedAtStats()
+    {
+        await using var serverProcess = await PeerProcess.StartServerAsync("dotnet", Program, "server", "--port", "0", "--listen", "127.0.0.1", "--quiet");
+        var port = serverProcess.Port.ToString(CultureInfo.InvariantCulture);
+
+        var listed = await RunClientAsync("--host", "127.0.0.1", "--port", port);
+        var missing = await RunClientAsync("--host", "127.0.0.1", "--port", port, "--call", "GetBook", "--shelf", "1", "--book", "42");
+        var (_, stats) = await BookstoreQuietTests.GetStatsAsync(serverProcess.Port);
+
+        Assert.True(listed.ExitCode == 0, listed.Output);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal("""{"calls":2,"status":{"0":1,"5":1}}""", stats);
+    }
+
+    [Fact]
     public async Task ServerAndClient_TlsWithTestCa_ServerNameOverride()
     {
         using var certificates = TestCertificates.Create("bookstore.test");
