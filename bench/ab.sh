@@ -14,6 +14,7 @@
 # load.sh (no correctness checks beyond h2load's counts): a tool for deciding between two builds.
 #
 #   AB_PAIRS=3  AB_ROUNDS=2  AB_WARMUP=45  AB_DURATION=12
+#   AB_HEADER="authorization: Bearer ..."   one more request header on every call (e.g. a token carried)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +42,8 @@ port_of() { # file pattern -> waits for the pattern in the file, prints its numb
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s }'; }
-load() { taskset -c 0 h2load -c 16 -m 16 -t 1 -H content-type:application/grpc -H te:trailers -d "$tmp/empty.bin" "$@"; }
+extra=(); [ -z "${AB_HEADER:-}" ] || extra=(-H "$AB_HEADER")
+load() { taskset -c 0 h2load -c 16 -m 16 -t 1 -H content-type:application/grpc -H te:trailers "${extra[@]}" -d "$tmp/empty.bin" "$@"; }
 
 run() { # label binary -> one pair member: its rounds, appended to $tmp/rows
     local label=$1 bin=$2 backend proxy bport pport url r p0 b0 c0 p1 b1 c1 n rps

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Esp.Grpc.Http2.Hpack;
@@ -48,6 +49,9 @@ public class HpackBenchmarks
     private byte[] _trailersFirst = [];
     private byte[] _trailersRepeated = [];
     private byte[] _huffman = [];
+    private byte[] _bearerToken = [];
+    private readonly byte[] _scratch = new byte[4096];
+    private int BearerValueOffset { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -67,6 +71,12 @@ public class HpackBenchmarks
             huffman.AddRange(HuffmanLiteralWithoutIndexing(name, value));
         _huffman = [.. huffman];
 
+        // A JWT as h2load and grpc-js (nghttp2) send it on every call: never indexed, Huffman-coded.
+        var token = "Bearer eyJhbGciOiJSUzI1NiJ9." + Convert.ToBase64String(RandomNumberGenerator.GetBytes(540)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        _bearerToken = HuffmanLiteralWithoutIndexing("authorization", token);
+        _bearerToken[0] = 0x10; // never indexed
+        BearerValueOffset = _bearerToken.Length - Huffman.GetEncodedLength(Encoding.Latin1.GetBytes(token));
+
         EncodeRequest(); // adds the request's fields to the encoder's table
     }
 
@@ -85,6 +95,12 @@ public class HpackBenchmarks
 
     [Benchmark(Description = "Decode 8 Huffman-coded literals")]
     public int DecodeHuffman() => Decode(_huffman);
+
+    [Benchmark(Description = "Decode a never-indexed Huffman-coded 750-byte bearer token")]
+    public int DecodeBearerToken() => Decode(_bearerToken);
+
+    [Benchmark(Description = "Huffman.Decode of the same token alone")]
+    public int HuffmanDecodeToken() => Huffman.Decode(_bearerToken.AsSpan(BearerValueOffset), _scratch);
 
     [Benchmark(Description = "Encode request headers (10, 1.3 KB of values), warm table")]
     public int EncodeRequest()

@@ -21,9 +21,12 @@ internal static class HeaderFieldRules
         return null;
     }
 
-    /// <summary>Octets a field name may not contain: controls, space, upper case, DEL and above (RFC 9113 §8.2.1).</summary>
+    /// <summary>
+    /// Octets a field name may not contain: controls, space, upper case, DEL and above, and a colon
+    /// anywhere but at the start of a pseudo-header (RFC 9113 §8.2.1).
+    /// </summary>
     private static readonly SearchValues<byte> ForbiddenInName = SearchValues.Create(
-        [.. Enumerable.Range(0x00, 0x21).Select(b => (byte)b), .. Enumerable.Range('A', 26).Select(b => (byte)b), .. Enumerable.Range(0x7f, 0x81).Select(b => (byte)b)]);
+        [.. Enumerable.Range(0x00, 0x21).Select(b => (byte)b), (byte)':', .. Enumerable.Range('A', 26).Select(b => (byte)b), .. Enumerable.Range(0x7f, 0x81).Select(b => (byte)b)]);
 
     private static readonly SearchValues<byte> ForbiddenInValue = SearchValues.Create([0x00, 0x0a, 0x0d]);
 
@@ -35,4 +38,6 @@ internal static class HeaderFieldRules
         17 => name.SequenceEqual("transfer-encoding"u8),
         _ => false,
     };
+
+    public static bool IsConnectionSpecific(string name) => name is "connection" or "keep-alive" or "proxy-connection" or "transfer-encoding" or "upgrade";
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace Esp.Grpc.Http2;
 
 /// <summary>
-/// Strings for the header names and values every gRPC response carries, so decoding them does
+/// Strings for the header names and values every gRPC request or response carries, so decoding them does
 /// not allocate; anything else is decoded as Latin-1 (every byte kept as it came).
 /// </summary>
 internal static class KnownHeaders
@@ -12,12 +12,13 @@ internal static class KnownHeaders
     [
         "content-type", "grpc-status", "grpc-message", "grpc-encoding", "grpc-accept-encoding",
         "grpc-status-details-bin", "date", "server", "content-length",
+        "te", "user-agent", "grpc-timeout", "authorization", "cookie", "x-api-key",
     ];
 
     private static readonly string[] Values =
     [
         "application/grpc", "application/grpc+proto", "0", "identity", "gzip", "identity,gzip", "identity, gzip", "deflate,gzip",
-        "identity,deflate,gzip", "",
+        "identity,deflate,gzip", "", "trailers",
     ];
 
     private static readonly byte[][] NameBytes = [.. Names.Select(Encoding.Latin1.GetBytes)];

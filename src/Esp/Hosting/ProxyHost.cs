@@ -6,7 +6,10 @@ using Esp.Auth;
 using Esp.Config;
 using Esp.Forwarding;
 using Microsoft.AspNetCore.Builder;
+using Esp.Grpc.Http2.Server;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -16,21 +19,25 @@ using Esp.Auth.ServiceAccounts;
 namespace Esp.Hosting;
 
 /// <summary>
-/// The running proxy: Kestrel listeners (h2c, TLS, HTTP/1.1) in front of the request handler.
+/// The running proxy: its listeners (h2c: our HTTP/2 server; TLS and HTTP/1.1: Kestrel) in front of the request handler.
 /// <c>esp run</c> and the functional tests start it the same way.
 /// </summary>
 internal sealed partial class ProxyHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly BackendClients _backends;
-    private readonly List<(string Name, ListenOptions Listen)> _listeners;
+    private readonly List<(string Name, Func<int> Port)> _listeners;
+    private readonly Http2Server? _http2;
+    private readonly TimeSpan _gracePeriod;
 
     private readonly HttpMessageInvoker _keyClient;
 
-    private ProxyHost(WebApplication app, BackendClients backends, List<(string Name, ListenOptions Listen)> listeners, JwtAuthenticator authenticator,
-        HttpMessageInvoker keyClient, ReloadingApiKeyStore? apiKeys)
+    private ProxyHost(WebApplication app, Http2Server? http2, TimeSpan gracePeriod, BackendClients backends, List<(string Name, Func<int> Port)> listeners,
+        JwtAuthenticator authenticator, HttpMessageInvoker keyClient, ReloadingApiKeyStore? apiKeys)
     {
         _app = app;
+        _http2 = http2;
+        _gracePeriod = gracePeriod;
         _backends = backends;
         _listeners = listeners;
         Authenticator = authenticator;
@@ -46,24 +53,25 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     /// <summary>The bound port of each listener (<c>http2</c>, <c>ssl</c>, <c>http</c>), port 0 resolved.</summary>
     public IReadOnlyDictionary<string, int> Ports =>
-        _listeners.ToDictionary(l => l.Name, l => l.Listen.IPEndPoint!.Port);
+        _listeners.ToDictionary(l => l.Name, l => l.Port());
 
     /// <summary>The line <c>esp run</c> prints once it accepts calls: <c>listening: http2=PORT ssl=PORT http=PORT</c>.</summary>
-    public string ListeningLine => "listening: " + string.Join(' ', _listeners.Select(l => $"{l.Name}={l.Listen.IPEndPoint!.Port}"));
+    public string ListeningLine => "listening: " + string.Join(' ', _listeners.Select(l => $"{l.Name}={l.Port()}"));
 
     public IServiceProvider Services => _app.Services;
 
     public static async Task<ProxyHost> StartAsync(ProxyOptions options, ServiceModel model, Action<ILoggingBuilder>? configureLogging = null, TimeProvider? time = null)
     {
         var certificate = options.SslPort is null ? null : LoadServerCertificate(options.SslServerCertPath!);
-        var listeners = new List<(string Name, ListenOptions Listen)>();
+        var listeners = new List<(string Name, Func<int> Port)>();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        // The h2c listener is our own HTTP/2 server (Http2Server); Kestrel serves TLS and HTTP/1.1.
+        if (options.SslPort is null && options.HttpPort is null)
+            builder.Services.AddSingleton<IServer, NoListeners>();
+        else builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
-            if (options.Http2Port is { } http2)
-                kestrel.Listen(options.ListenerAddress, http2, l => Add(l, "http2", HttpProtocols.Http2));
             if (options.SslPort is { } ssl)
             {
                 kestrel.Listen(options.ListenerAddress, ssl, l =>
@@ -102,19 +110,35 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         var checker = new ApiKeyChecker(apiKeys, model.Name, time ?? TimeProvider.System, keysLogger);
         var handler = new ProxyRequestHandler(model, authenticator, checker, app.Services.GetRequiredService<GrpcForwarder>(), options.HealthzPath, loggers.CreateLogger("Esp.Auth"));
         app.Run(handler.HandleAsync);
-        await app.StartAsync();
+        Http2Server? http2Server = null;
+        if (options.Http2Port is { } http2Port)
+        {
+            http2Server = Http2Server.Start(new IPEndPoint(options.ListenerAddress, http2Port), handler.HandleAsync, new Http2ServerOptions(),
+                loggers.CreateLogger("Esp.Http2"));
+            listeners.Insert(0, ("http2", () => http2Server.LocalEndPoint.Port));
+        }
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception)
+        {
+            if (http2Server is not null)
+                await http2Server.DisposeAsync();
+            throw;
+        }
 
         authenticator.Prefetch();
         if (apiKeys is null)
             WarnAboutClosedMethods(logger, model);
         else
             WarnAboutUnmatchedKeySelectors(keysLogger, model, apiKeys.Current);
-        return new ProxyHost(app, backends, listeners, authenticator, keyClient, apiKeys);
+        return new ProxyHost(app, http2Server, options.ShutdownGracePeriod, backends, listeners, authenticator, keyClient, apiKeys);
 
         void Add(ListenOptions listen, string name, HttpProtocols protocols)
         {
             listen.Protocols = protocols;
-            listeners.Add((name, listen));
+            listeners.Add((name, () => listen.IPEndPoint!.Port));
         }
     }
 
@@ -123,12 +147,32 @@ internal sealed partial class ProxyHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_http2 is not null)
+        {
+            using var grace = new CancellationTokenSource(_gracePeriod);
+            await _http2.StopAsync(grace.Token);
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _backends.DisposeAsync();
         Authenticator.Dispose();
         _keyClient.Dispose();
         ApiKeys?.Dispose();
+    }
+
+    /// <summary>The server when Kestrel has no listener to run: the host still starts (lifetime, signals), nothing binds.</summary>
+    private sealed class NoListeners : IServer
+    {
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+        }
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, ProxyOptions options)

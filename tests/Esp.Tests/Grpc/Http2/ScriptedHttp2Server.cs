@@ -180,13 +180,17 @@ internal sealed class ScriptedHttp2Server : IAsyncDisposable
 /// frames (decoding every header block, in order, with the project's <see cref="HpackDecoder"/>), and
 /// the test takes them with <see cref="NextAsync(Func{Http2Frame, bool}, string?)"/>; the write helpers
 /// send frames (header blocks encoded with the project's <see cref="HpackEncoder"/>), or raw bytes.
+/// The server tests' client (Server/ScriptedHttp2Client.cs) plays the other end with the same type:
+/// created with <c>peerSendsPreface: false</c>, it reads the server's frames, and messages name the peer "server".
 /// </summary>
 internal sealed class ScriptedConnection : IAsyncDisposable
 {
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
     private readonly Socket _socket;
-    private readonly HpackDecoder _decoder = new(maxHeaderListSize: 16 * 1024 * 1024);
+    private readonly HpackDecoder _decoder;
+    private readonly bool _peerSendsPreface;
+    private readonly string _peer; // "client" or "server", for messages
     private readonly Channel<Http2Frame> _frames = Channel.CreateUnbounded<Http2Frame>();
     private readonly List<Http2Frame> _unclaimed = []; // read off the channel, not matched yet
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -196,9 +200,17 @@ internal sealed class ScriptedConnection : IAsyncDisposable
     private TaskCompletionSource? _readGate;
     private long _pingCounter;
 
-    internal ScriptedConnection(Socket socket)
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="peerSendsPreface">True when the peer is a client (it starts with the connection preface); false when it is a server.</param>
+    /// <param name="decoderTableSize">Our SETTINGS_HEADER_TABLE_SIZE as the decoder of the peer's header blocks enforces it.</param>
+    internal ScriptedConnection(Socket socket, bool peerSendsPreface = true, int decoderTableSize = 4096)
     {
         _socket = socket;
+        _peerSendsPreface = peerSendsPreface;
+        _peer = peerSendsPreface ? "client" : "server";
+        _decoder = new HpackDecoder(decoderTableSize, maxHeaderListSize: 16 * 1024 * 1024);
+        if (!peerSendsPreface)
+            _prefaceReceived.TrySetResult();
         _readLoop = Task.Run(ReadLoopAsync);
     }
 
@@ -253,7 +265,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
             }
             catch (ChannelClosedException)
             {
-                throw new IOException($"The client closed the connection before sending {what ?? "a matching frame"}; unclaimed: {Describe(_unclaimed)}.", ReadError);
+                throw new IOException($"The {_peer} closed the connection before sending {what ?? "a matching frame"}; unclaimed: {Describe(_unclaimed)}.", ReadError);
             }
             if (match(frame))
                 return frame;
@@ -304,7 +316,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"The client did not close the connection within {ScriptedHttp2Server.Timeout.TotalSeconds} s.");
+            throw new TimeoutException($"The {_peer} did not close the connection within {ScriptedHttp2Server.Timeout.TotalSeconds} s.");
         }
     }
 
@@ -332,7 +344,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
     {
         var buffer = new byte[64 * 1024];
         var filled = 0;
-        var prefaceDone = false;
+        var prefaceDone = !_peerSendsPreface;
         ArrayBufferWriter<byte>? block = null;
         int blockStream = 0;
         try
@@ -353,7 +365,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
                     if (filled < Preface.Length)
                         continue;
                     if (!buffer.AsSpan(0, Preface.Length).SequenceEqual(Preface))
-                        throw new InvalidDataException("The client's preface is wrong.");
+                        throw new InvalidDataException($"The {_peer}'s preface is wrong.");
                     offset = Preface.Length;
                     prefaceDone = true;
                     _prefaceReceived.TrySetResult();
@@ -383,7 +395,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
                         }
                         else if (block is null || blockStream != streamId)
                         {
-                            throw new InvalidDataException("The client sent CONTINUATION without a header block in progress.");
+                            throw new InvalidDataException($"The {_peer} sent CONTINUATION without a header block in progress.");
                         }
                         else
                         {
@@ -398,7 +410,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
                     }
                     else if (block is not null)
                     {
-                        throw new InvalidDataException($"The client sent {type} in the middle of a header block.");
+                        throw new InvalidDataException($"The {_peer} sent {type} in the middle of a header block.");
                     }
                     lock (AllFrames)
                         AllFrames.Add(frame);
@@ -413,7 +425,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
             ReadError = ex;
         }
         _frames.Writer.TryComplete();
-        _prefaceReceived.TrySetException(new IOException("The client closed the connection before its preface.", ReadError));
+        _prefaceReceived.TrySetException(new IOException($"The {_peer} closed the connection before its preface.", ReadError));
         _closed.TrySetResult();
     }
 
@@ -431,7 +443,7 @@ internal sealed class ScriptedConnection : IAsyncDisposable
     {
         var collector = new Collector();
         if (!_decoder.Decode(block, collector))
-            throw new InvalidDataException("The client's header block is over the harness's limit.");
+            throw new InvalidDataException($"The {_peer}'s header block is over the harness's limit.");
         var (representations, sizeUpdates) = Representations(block);
         if (representations.Count != collector.Fields.Count)
             throw new InvalidDataException("The harness's block walk disagrees with the decoder.");
