@@ -184,6 +184,48 @@ public class HpackDecoderTests
         Assert.Equal(1100 * 10, counter.Fields);
     }
 
+    [Fact]
+    public void Decode_LongNeverIndexedHuffmanValues_EachDecodedRightWhileTheyRepeatAndAlternate()
+    {
+        // Long Huffman-coded values are remembered per connection: repeats, two that differ only in
+        // their last octet, a third pushing one out, and a short one must all come back exactly.
+        var decoder = new HpackDecoder();
+        var tokenA = "Bearer " + new string('a', 300) + "x";
+        var tokenB = "Bearer " + new string('a', 300) + "y";
+        var tokenC = "Bearer " + string.Concat(Enumerable.Range(0, 60).Select(i => $"c{i}."));
+        string[] sequence = [tokenA, tokenA, tokenB, tokenA, tokenC, tokenB, tokenA, "Bearer short", tokenC, tokenC];
+        foreach (var token in sequence)
+        {
+            var block = NeverIndexed(HuffmanLiteral("authorization", token));
+            Assert.Equal([("authorization", token)], decoder.Decode(block));
+        }
+        Assert.Equal(0, decoder.DynamicTable.Count);
+    }
+
+    [Fact]
+    public void Decode_RepeatedLongHuffmanValue_AllocatesNothing()
+    {
+        var decoder = new HpackDecoder();
+        var block = NeverIndexed(HuffmanLiteral("authorization", "Bearer " + new string('t', 700)));
+        var counter = new CountingHandler();
+        for (var i = 0; i < 10; i++)
+            decoder.Decode(block, counter);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+            decoder.Decode(block, counter);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>A literal with incremental indexing (0x40) made never indexed (0x10), the same name and value.</summary>
+    private static byte[] NeverIndexed(byte[] literal)
+    {
+        Assert.Equal(0x40, literal[0]);
+        literal[0] = 0x10;
+        return literal;
+    }
+
     private sealed class CountingHandler : IHpackHeaderHandler
     {
         public int Fields { get; private set; }
