@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 
 namespace Esp.Grpc.Http2.Hpack;
 
@@ -166,7 +165,7 @@ internal sealed class HpackDecoder
         {
             foreach (var entry in _remembered)
             {
-                if (entry is not null && entry.Encoded.Length == length && CryptographicOperations.FixedTimeEquals(entry.Encoded, raw))
+                if (entry is not null && entry.Encoded.Length == length && ConstantTime.Equals(entry.Encoded, raw))
                     return entry.Decoded;
             }
         }
@@ -186,13 +185,14 @@ internal sealed class HpackDecoder
     // its bearer token on every call as a never-indexed literal (nghttp2, and so h2load and
     // grpc-js, always do): the dynamic table cannot hold it, but this can, and a repeat then costs a
     // comparison instead of decoding (~2.5 us for a 750-octet JWT). The comparison takes the same
-    // time however many octets match, so a peer sharing the connection cannot probe a cached value.
+    // time however many octets match, so a peer sharing the connection cannot probe a remembered value.
     private const int RememberedMinLength = 128;
     private const int RememberedMaxLength = 4096;
     private readonly RememberedString?[] _remembered = new RememberedString?[2];
     private int _nextRemembered;
 
     private sealed record RememberedString(byte[] Encoded, byte[] Decoded);
+
 
     /// <summary>
     /// The next <paramref name="length"/> octets of the scratch buffer. Growing it leaves the strings

@@ -311,7 +311,7 @@ internal sealed partial class Http2ServerConnection
             OnTrailers(existing);
             return;
         }
-        var request = new RequestHeaders();
+        var request = new RequestHeaders(_rememberedValues);
         bool withinLimit;
         try
         {
@@ -381,7 +381,7 @@ internal sealed partial class Http2ServerConnection
 
     private void OnTrailers(Http2ServerStream stream)
     {
-        var trailers = new RequestHeaders();
+        var trailers = new RequestHeaders(_rememberedValues);
         bool withinLimit;
         try
         {
@@ -580,10 +580,39 @@ internal sealed partial class Http2ServerConnection
     private static partial void LogMalformed(Microsoft.Extensions.Logging.ILogger logger, string connectionId, int streamId, string reason);
 
     /// <summary>
+    /// The connection's last long header values as strings: a client repeats its bearer token on
+    /// every call, and the same string then serves each (no 1.5 KB string per call). Compared in
+    /// constant time, as the HPACK decoder's remembered strings are. Used by the read loop only.
+    /// </summary>
+    internal sealed class RememberedValues
+    {
+        private const int MinLength = 128;
+        private const int MaxLength = 8192;
+
+        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[2];
+        private int _next;
+
+        public string Text(ReadOnlySpan<byte> value)
+        {
+            if (value.Length is < MinLength or > MaxLength)
+                return KnownHeaders.Value(value);
+            foreach (var entry in _entries)
+            {
+                if (entry is { } known && ConstantTime.Equals(known.Octets, value))
+                    return known.Text;
+            }
+            var text = Encoding.Latin1.GetString(value);
+            _entries[_next] = (value.ToArray(), text);
+            _next = (_next + 1) % _entries.Length;
+            return text;
+        }
+    }
+
+    /// <summary>
     /// Collects a request's header block: pseudo-headers apart, the rest into the request's header
     /// dictionary (repeated cookies joined, RFC 9113 §8.2.3), checking RFC 9113 §8.2 and §8.3 as it goes.
     /// </summary>
-    internal sealed class RequestHeaders : IHpackHeaderHandler
+    internal sealed class RequestHeaders(RememberedValues remembered) : IHpackHeaderHandler
     {
         public string? Method { get; private set; }
 
@@ -652,7 +681,7 @@ internal sealed partial class Http2ServerConnection
                 return;
             }
             var key = KnownHeaders.Name(name);
-            var text = KnownHeaders.Value(value);
+            var text = remembered.Text(value);
             if (key == "content-length")
             {
                 if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var length) || ContentLength is not null && ContentLength != length)

@@ -48,6 +48,7 @@ internal sealed partial class Http2ServerConnection
     private readonly ITimer _timer;
     private readonly HashSet<int> _resetOpenStreams = []; // we reset them; the client may still send on them
     private readonly Queue<int> _resetOrder = new();
+    private readonly RememberedValues _rememberedValues = new();
     private readonly Stack<Pipe> _spareRequestPipes = new();
     private readonly Stack<ArrayBufferWriter<byte>> _spareResponseBuffers = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -17,6 +17,34 @@ public sealed class Http2ServerExchangeTests
     private static readonly string[] ConnectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
 
     [Fact]
+    public async Task LongHeaderValues_RepeatedAndAlternating_AppSeesEachExactly()
+    {
+        // The connection reuses the string of a long value it saw last (a bearer token on every
+        // call): repeats, values differing only in their last octet, and evictions must not mix them up.
+        var seen = new List<string>();
+        await using var host = Http2ServerHost.Start(handler: context =>
+        {
+            seen.Add(context.Request.Headers.Authorization.ToString());
+            return Task.CompletedTask;
+        });
+        var client = await host.OpenAsync();
+        var tokenA = "Bearer " + new string('a', 300) + "x";
+        var tokenB = "Bearer " + new string('a', 300) + "y";
+        var tokenC = "Bearer " + string.Concat(Enumerable.Range(0, 60).Select(i => $"c{i}."));
+        string[] sent = [tokenA, tokenA, tokenB, tokenA, tokenC, tokenB, tokenA, "Bearer short", tokenC, tokenC];
+
+        var streamId = 1;
+        foreach (var token in sent)
+        {
+            var response = await client.RoundTripAsync(streamId, ScriptedHttp2Client.GrpcRequest(headers: ("authorization", token)));
+            Assert.Equal(200, response.Status);
+            streamId += 2;
+        }
+
+        Assert.Equal(sent, seen);
+    }
+
+    [Fact]
     public async Task Unary_AppSeesTheRequest_ResponseIsHeadersDataTrailers()
     {
         SeenRequest? seen = null;
