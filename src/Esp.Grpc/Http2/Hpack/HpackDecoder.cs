@@ -181,14 +181,14 @@ internal sealed class HpackDecoder
         return decoded[..written];
     }
 
-    // Long Huffman-coded strings seen last on this connection, with their decoding. A client sends
+    // The long Huffman-coded strings seen last on this connection, with their decoding. A client sends
     // its bearer token on every call as a never-indexed literal (nghttp2, and so h2load and
     // grpc-js, always do): the dynamic table cannot hold it, but this can, and a repeat then costs a
     // comparison instead of decoding (~2.5 us for a 750-octet JWT). The comparison takes the same
     // time however many octets match, so a peer sharing the connection cannot probe a remembered value.
-    private const int RememberedMinLength = 128;
+    private const int RememberedMinLength = 32; // a gRPC :path too: nghttp2 never indexes :path
     private const int RememberedMaxLength = 4096;
-    private readonly RememberedString?[] _remembered = new RememberedString?[2];
+    private readonly RememberedString?[] _remembered = new RememberedString?[4];
     private int _nextRemembered;
 
     private sealed record RememberedString(byte[] Encoded, byte[] Decoded);

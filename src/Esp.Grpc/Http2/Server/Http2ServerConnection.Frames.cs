@@ -580,16 +580,16 @@ internal sealed partial class Http2ServerConnection
     private static partial void LogMalformed(Microsoft.Extensions.Logging.ILogger logger, string connectionId, int streamId, string reason);
 
     /// <summary>
-    /// The connection's last long header values as strings: a client repeats its bearer token on
-    /// every call, and the same string then serves each (no 1.5 KB string per call). Compared in
+    /// The connection's last long header values as strings: a client repeats its bearer token and
+    /// its method's path on every call, and the same string then serves each (no 1.5 KB string per call). Compared in
     /// constant time, as the HPACK decoder's remembered strings are. Used by the read loop only.
     /// </summary>
     internal sealed class RememberedValues
     {
-        private const int MinLength = 128;
+        private const int MinLength = 32;
         private const int MaxLength = 8192;
 
-        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[2];
+        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[4];
         private int _next;
 
         public string Text(ReadOnlySpan<byte> value)
@@ -663,7 +663,7 @@ internal sealed partial class Http2ServerConnection
                         Authority = Encoding.Latin1.GetString(value);
                         break;
                     case ":path" when Path is null:
-                        Path = Encoding.Latin1.GetString(value);
+                        Path = remembered.Text(value);
                         break;
                     case ":method" or ":scheme" or ":authority" or ":path":
                         Error = $"a repeated {Encoding.Latin1.GetString(name)}";
