@@ -16,7 +16,7 @@ internal sealed class VerifiedTokenCache(int capacity)
 {
     public static readonly TimeSpan MaxEntryLifetime = TimeSpan.FromMinutes(5);
 
-    private readonly Dictionary<string, LinkedListNode<VerifiedToken>> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LinkedListNode<VerifiedToken>> _entries = new(TokenComparer.Instance);
     private readonly LinkedList<VerifiedToken> _recency = new();
     private readonly Lock _lock = new();
 
@@ -77,4 +77,28 @@ internal sealed class VerifiedTokenCache(int capacity)
             }
         }
     }
+}
+
+/// <summary>
+/// Tokens compared by their exact text, hashed by their length and last 64 characters: the
+/// signature, different for every token, so a lookup hashes a tenth of a typical JWT. The hash is
+/// the framework's randomized one, and only verified tokens are ever keys, so nobody can aim
+/// collisions at the table.
+/// </summary>
+internal sealed class TokenComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
+{
+    private const int HashedTail = 64;
+
+    public static TokenComparer Instance { get; } = new();
+
+    public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+    public int GetHashCode(string obj) => GetHashCode(obj.AsSpan());
+
+    public bool Equals(ReadOnlySpan<char> alternate, string other) => alternate.SequenceEqual(other);
+
+    public int GetHashCode(ReadOnlySpan<char> alternate) =>
+        HashCode.Combine(alternate.Length, string.GetHashCode(alternate[Math.Max(0, alternate.Length - HashedTail)..]));
+
+    public string Create(ReadOnlySpan<char> alternate) => alternate.ToString();
 }
