@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Text;
 using Esp.Grpc.Http2.Hpack;
@@ -67,7 +66,7 @@ internal sealed partial class Http2ClientConnection
 
     private void ProcessFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (_headerBlockStream != 0 && type != Http2FrameType.Continuation)
+        if (_headerBlock.StreamId != 0 && type != Http2FrameType.Continuation)
             throw ProtocolError($"a {type} frame came in the middle of a header block.");
         switch (type)
         {
@@ -147,49 +146,25 @@ internal sealed partial class Http2ClientConnection
     {
         if (streamId == 0)
             throw ProtocolError("it sent HEADERS on stream 0.");
-        var fragment = StripPadding(flags, payload, "HEADERS");
-        if ((flags & Http2Protocol.FlagPriority) != 0)
-        {
-            if (fragment.Length < 5)
-                throw ProtocolError("its HEADERS frame is too short for its priority fields.");
-            fragment = fragment.Slice(5);
-        }
-        _headerBlock.ResetWrittenCount();
-        _headerBlockStream = streamId;
-        _headerBlockEndsStream = (flags & Http2Protocol.FlagEndStream) != 0;
-        AppendHeaderFragment(fragment);
-        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+        if (_headerBlock.OnHeaders(flags, streamId, payload))
             EndHeaderBlock();
     }
 
     private void OnContinuation(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (_headerBlockStream == 0 || streamId != _headerBlockStream)
-            throw ProtocolError("it sent CONTINUATION without a header block in progress on that stream.");
-        AppendHeaderFragment(payload);
-        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+        if (_headerBlock.OnContinuation(flags, streamId, payload))
             EndHeaderBlock();
-    }
-
-    private void AppendHeaderFragment(ReadOnlySequence<byte> fragment)
-    {
-        // The decoder's list limit applies to the decoded size; this bounds the encoded bytes we hold.
-        if (_headerBlock.WrittenCount + fragment.Length > 2 * MaxHeaderListSize)
-            throw new Http2ConnectionException($"The backend sent a header block over {2 * MaxHeaderListSize} bytes.", Http2ErrorCode.EnhanceYourCalm);
-        foreach (var segment in fragment)
-            _headerBlock.Write(segment.Span);
     }
 
     private void EndHeaderBlock()
     {
-        var streamId = _headerBlockStream;
-        _headerBlockStream = 0;
+        var streamId = _headerBlock.Complete();
         var collector = new HeaderCollector();
         bool withinLimit;
         try
         {
             // Always decoded, even for a stream we no longer track: the table must stay in step.
-            withinLimit = _decoder.Decode(_headerBlock.WrittenSpan, collector);
+            withinLimit = _decoder.Decode(_headerBlock.Block, collector);
         }
         catch (HpackException ex)
         {
@@ -224,15 +199,15 @@ internal sealed partial class Http2ClientConnection
             }
             if (status is >= 100 and < 200)
             {
-                if (_headerBlockEndsStream)
+                if (_headerBlock.EndsStream)
                     ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend ended stream {streamId} with an informational response.");
                 return; // 1xx: the final response follows.
             }
-            stream.OnHeaders(status, collector.Fields, _headerBlockEndsStream);
+            stream.OnHeaders(status, collector.Fields, _headerBlock.EndsStream);
         }
         else
         {
-            if (!_headerBlockEndsStream || collector.Status is not null)
+            if (!_headerBlock.EndsStream || collector.Status is not null)
             {
                 ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent a second header block on stream {streamId} that is not trailers.");
                 return;
@@ -270,22 +245,10 @@ internal sealed partial class Http2ClientConnection
 
     private void OnSettings(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (streamId != 0)
-            throw ProtocolError("it sent SETTINGS on a stream.");
-        if ((flags & Http2Protocol.FlagAck) != 0)
+        if (Http2Protocol.ReadSettings(flags, streamId, payload, "backend") is not { } settings)
+            return; // an acknowledgement
+        foreach (var (id, value) in settings)
         {
-            if (payload.Length != 0)
-                throw new Http2ConnectionException("The backend sent a SETTINGS acknowledgement with a payload.", Http2ErrorCode.FrameSizeError);
-            return;
-        }
-        if (payload.Length % 6 != 0)
-            throw new Http2ConnectionException("The backend sent a SETTINGS frame whose size is not a multiple of 6.", Http2ErrorCode.FrameSizeError);
-        Span<byte> setting = stackalloc byte[6];
-        for (var offset = 0L; offset < payload.Length; offset += 6)
-        {
-            payload.Slice(offset, 6).CopyTo(setting);
-            var id = BinaryPrimitives.ReadUInt16BigEndian(setting);
-            var value = BinaryPrimitives.ReadUInt32BigEndian(setting[2..]);
             switch (id)
             {
                 case Http2Protocol.SettingHeaderTableSize:
@@ -326,14 +289,9 @@ internal sealed partial class Http2ClientConnection
 
     private void OnPing(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (streamId != 0)
-            throw ProtocolError("it sent PING on a stream.");
-        if (payload.Length != 8)
-            throw new Http2ConnectionException("The backend sent a PING frame of the wrong size.", Http2ErrorCode.FrameSizeError);
-        if ((flags & Http2Protocol.FlagAck) != 0)
-            return;
         Span<byte> opaque = stackalloc byte[8];
-        payload.CopyTo(opaque);
+        if (!Http2Protocol.ReadPing(flags, streamId, payload, "backend", opaque))
+            return;
         WriteControlFrame(Http2FrameType.Ping, Http2Protocol.FlagAck, opaque);
     }
 

@@ -36,9 +36,9 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private readonly string _scheme;
     private readonly HpackEncoder _encoder = new();
     private readonly HpackDecoder _decoder = new(maxHeaderListSize: MaxHeaderListSize);
+    private readonly Http2HeaderBlockReader _headerBlock = new(2 * MaxHeaderListSize, "backend");
     private readonly Dictionary<int, Http2ClientStream> _streams = [];
     private readonly List<Http2ClientStream> _touched = [];
-    private readonly ArrayBufferWriter<byte> _headerBlock = new(); // a response header block being received
     private readonly ArrayBufferWriter<byte> _requestBlock = new(1024); // a request header block being encoded
     private readonly Task _readLoop;
 
@@ -53,9 +53,6 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private bool _draining; // after GOAWAY: no new streams, closed when the last one ends
     private Exception? _failure;
 
-    // A header block in progress (HEADERS then CONTINUATION frames until END_HEADERS).
-    private int _headerBlockStream;
-    private bool _headerBlockEndsStream;
 
     // Keep-alive: a connection with calls in flight that hears nothing for a while is pinged, and
     // fails if the PING is not answered in time (a backend gone without a FIN or RST).

@@ -113,6 +113,44 @@ internal static class Http2Protocol
         return true;
     }
 
+    /// <summary>
+    /// A SETTINGS frame's parameters in order (RFC 9113 §6.5), or null for an acknowledgement;
+    /// <paramref name="peer"/> ("backend", "client") names the sender in errors.
+    /// </summary>
+    public static (ushort Id, uint Value)[]? ReadSettings(byte flags, int streamId, ReadOnlySequence<byte> payload, string peer)
+    {
+        if (streamId != 0)
+            throw new Http2ConnectionException($"The {peer} broke the HTTP/2 protocol: it sent SETTINGS on a stream.", Http2ErrorCode.ProtocolError);
+        if ((flags & FlagAck) != 0)
+        {
+            return payload.Length == 0 ? null
+                : throw new Http2ConnectionException($"The {peer} sent a SETTINGS acknowledgement with a payload.", Http2ErrorCode.FrameSizeError);
+        }
+        if (payload.Length % 6 != 0)
+            throw new Http2ConnectionException($"The {peer} sent a SETTINGS frame whose size is not a multiple of 6.", Http2ErrorCode.FrameSizeError);
+        var settings = new (ushort, uint)[payload.Length / 6];
+        Span<byte> setting = stackalloc byte[6];
+        for (var i = 0; i < settings.Length; i++)
+        {
+            payload.Slice(6L * i, 6).CopyTo(setting);
+            settings[i] = (BinaryPrimitives.ReadUInt16BigEndian(setting), BinaryPrimitives.ReadUInt32BigEndian(setting[2..]));
+        }
+        return settings;
+    }
+
+    /// <summary>Checks a PING frame (RFC 9113 §6.7): true when it asks for an answer, its 8 octets then in <paramref name="opaque"/>.</summary>
+    public static bool ReadPing(byte flags, int streamId, ReadOnlySequence<byte> payload, string peer, Span<byte> opaque)
+    {
+        if (streamId != 0)
+            throw new Http2ConnectionException($"The {peer} broke the HTTP/2 protocol: it sent PING on a stream.", Http2ErrorCode.ProtocolError);
+        if (payload.Length != 8)
+            throw new Http2ConnectionException($"The {peer} sent a PING frame of the wrong size.", Http2ErrorCode.FrameSizeError);
+        if ((flags & FlagAck) != 0)
+            return false;
+        payload.CopyTo(opaque);
+        return true;
+    }
+
     public static void WriteFrameHeader(Span<byte> destination, int length, Http2FrameType type, byte flags, int streamId)
     {
         destination[0] = (byte)(length >> 16);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
@@ -158,7 +157,7 @@ internal sealed partial class Http2ServerConnection
             _handshakeDone = true;
             _timer.Change(_options.IdleTimeout, Timeout.InfiniteTimeSpan);
         }
-        if (_headerBlockStream != 0 && type != Http2FrameType.Continuation)
+        if (_headerBlock.StreamId != 0 && type != Http2FrameType.Continuation)
             throw ProtocolError($"a {type} frame came in the middle of a header block.");
         switch (type)
         {
@@ -269,43 +268,19 @@ internal sealed partial class Http2ServerConnection
             throw ProtocolError("it sent HEADERS on stream 0.");
         if ((streamId & 1) == 0)
             throw ProtocolError($"it opened stream {streamId}; client streams are odd.");
-        var fragment = Http2Protocol.StripPadding(flags, payload) ?? throw ProtocolError("its padded HEADERS frame's pad length is missing or longer than the frame.");
-        if ((flags & Http2Protocol.FlagPriority) != 0)
-        {
-            if (fragment.Length < 5)
-                throw ProtocolError("its HEADERS frame is too short for its priority fields.");
-            fragment = fragment.Slice(5);
-        }
-        _headerBlock.ResetWrittenCount();
-        _headerBlockStream = streamId;
-        _headerBlockEndsStream = (flags & Http2Protocol.FlagEndStream) != 0;
-        AppendHeaderFragment(fragment);
-        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+        if (_headerBlock.OnHeaders(flags, streamId, payload))
             EndHeaderBlock();
     }
 
     private void OnContinuation(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (_headerBlockStream == 0 || streamId != _headerBlockStream)
-            throw ProtocolError("it sent CONTINUATION without a header block in progress on that stream.");
-        AppendHeaderFragment(payload);
-        if ((flags & Http2Protocol.FlagEndHeaders) != 0)
+        if (_headerBlock.OnContinuation(flags, streamId, payload))
             EndHeaderBlock();
-    }
-
-    private void AppendHeaderFragment(ReadOnlySequence<byte> fragment)
-    {
-        // The decoder's list limit applies to the decoded size; this bounds the encoded bytes held meanwhile.
-        if (_headerBlock.WrittenCount + fragment.Length > 2 * _options.MaxHeaderListSize)
-            throw new Http2ConnectionException($"The client sent a header block over {2 * _options.MaxHeaderListSize} bytes.", Http2ErrorCode.EnhanceYourCalm);
-        foreach (var segment in fragment)
-            _headerBlock.Write(segment.Span);
     }
 
     private void EndHeaderBlock()
     {
-        var streamId = _headerBlockStream;
-        _headerBlockStream = 0;
+        var streamId = _headerBlock.Complete();
         if (_streams.TryGetValue(streamId, out var existing))
         {
             OnTrailers(existing);
@@ -316,7 +291,7 @@ internal sealed partial class Http2ServerConnection
         try
         {
             // Always decoded, even for a stream we refuse: the table must stay in step.
-            withinLimit = _decoder.Decode(_headerBlock.WrittenSpan, request);
+            withinLimit = _decoder.Decode(_headerBlock.Block, request);
         }
         catch (HpackException ex)
         {
@@ -326,7 +301,7 @@ internal sealed partial class Http2ServerConnection
         {
             // Trailers racing our reset of the stream are ignored (RFC 9113 §5.1); any other reuse
             // of a stream id, or a new stream below the last one, is an error (§5.1.1).
-            if (_headerBlockEndsStream ? _resetOpenStreams.Remove(streamId) : _resetOpenStreams.Contains(streamId))
+            if (_headerBlock.EndsStream ? _resetOpenStreams.Remove(streamId) : _resetOpenStreams.Contains(streamId))
                 return;
             throw ProtocolError($"it sent HEADERS on stream {streamId}, not above its last stream {_lastClientStreamId}.");
         }
@@ -340,11 +315,11 @@ internal sealed partial class Http2ServerConnection
         {
             // RFC 9113 §8.2.2 / RFC 6585: an answer the client can read, not a reset.
             Http2FrameWriter.Headers(_output.Pending, streamId, HeadersTooLargeBlock, endStream: true, _peerMaxFrameSize);
-            if (!_headerBlockEndsStream)
+            if (!_headerBlock.EndsStream)
                 RefuseStream(streamId, Http2ErrorCode.NoError);
             return;
         }
-        if (request.Complete(_headerBlockEndsStream) is { } malformed)
+        if (request.Complete(_headerBlock.EndsStream) is { } malformed)
         {
             LogMalformed(Logger, Id, streamId, malformed);
             RefuseStream(streamId, Http2ErrorCode.ProtocolError);
@@ -360,7 +335,7 @@ internal sealed partial class Http2ServerConnection
         var stream = new Http2ServerStream(this, streamId, request, _application, _peerInitialWindow, _options.StreamReceiveWindow,
             _spareRequestPipes.TryPop(out var pipe) ? pipe : null, _spareResponseBuffers.TryPop(out var buffer) ? buffer : null);
         _streams.Add(streamId, stream);
-        if (_headerBlockEndsStream)
+        if (_headerBlock.EndsStream)
             stream.OnRequestEnd();
         _started.Add(stream);
     }
@@ -369,7 +344,7 @@ internal sealed partial class Http2ServerConnection
     private void RefuseStream(int streamId, Http2ErrorCode code)
     {
         Http2FrameWriter.RstStream(_output.Pending, streamId, code);
-        if (!_headerBlockEndsStream)
+        if (!_headerBlock.EndsStream)
             RememberReset(streamId);
     }
 
@@ -385,7 +360,7 @@ internal sealed partial class Http2ServerConnection
         bool withinLimit;
         try
         {
-            withinLimit = _decoder.Decode(_headerBlock.WrittenSpan, trailers);
+            withinLimit = _decoder.Decode(_headerBlock.Block, trailers);
         }
         catch (HpackException ex)
         {
@@ -398,7 +373,7 @@ internal sealed partial class Http2ServerConnection
             ResetStreamFromReadLoop(stream, Http2ErrorCode.StreamClosed, $"The client sent HEADERS on stream {stream.Id} after ending it.");
             return;
         }
-        if (!_headerBlockEndsStream || !withinLimit || trailers.HasPseudoHeaders || trailers.Error is not null)
+        if (!_headerBlock.EndsStream || !withinLimit || trailers.HasPseudoHeaders || trailers.Error is not null)
         {
             ResetStreamFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The client sent a second header block on stream {stream.Id} that is not valid trailers.");
             return;
@@ -432,22 +407,10 @@ internal sealed partial class Http2ServerConnection
 
     private void OnSettings(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (streamId != 0)
-            throw ProtocolError("it sent SETTINGS on a stream.");
-        if ((flags & Http2Protocol.FlagAck) != 0)
+        if (Http2Protocol.ReadSettings(flags, streamId, payload, "client") is not { } settings)
+            return; // an acknowledgement
+        foreach (var (id, value) in settings)
         {
-            if (payload.Length != 0)
-                throw new Http2ConnectionException("The client sent a SETTINGS acknowledgement with a payload.", Http2ErrorCode.FrameSizeError);
-            return;
-        }
-        if (payload.Length % 6 != 0)
-            throw new Http2ConnectionException("The client sent a SETTINGS frame whose size is not a multiple of 6.", Http2ErrorCode.FrameSizeError);
-        Span<byte> setting = stackalloc byte[6];
-        for (var offset = 0L; offset < payload.Length; offset += 6)
-        {
-            payload.Slice(offset, 6).CopyTo(setting);
-            var id = BinaryPrimitives.ReadUInt16BigEndian(setting);
-            var value = BinaryPrimitives.ReadUInt32BigEndian(setting[2..]);
             switch (id)
             {
                 case Http2Protocol.SettingHeaderTableSize:
@@ -486,15 +449,10 @@ internal sealed partial class Http2ServerConnection
 
     private void OnPing(byte flags, int streamId, ReadOnlySequence<byte> payload)
     {
-        if (streamId != 0)
-            throw ProtocolError("it sent PING on a stream.");
-        if (payload.Length != 8)
-            throw new Http2ConnectionException("The client sent a PING frame of the wrong size.", Http2ErrorCode.FrameSizeError);
-        if ((flags & Http2Protocol.FlagAck) != 0)
+        Span<byte> opaque = stackalloc byte[8];
+        if (!Http2Protocol.ReadPing(flags, streamId, payload, "client", opaque))
             return;
         QueueControlAnswer();
-        Span<byte> opaque = stackalloc byte[8];
-        payload.CopyTo(opaque);
         Http2FrameWriter.Control(_output.Pending, Http2FrameType.Ping, Http2Protocol.FlagAck, opaque);
     }
 

@@ -41,8 +41,8 @@ internal sealed partial class Http2ServerConnection
     private readonly List<Http2ServerStream> _toWake = [];
     private readonly List<(Http2ServerStream Stream, string Reason)> _toAbort = [];
     private readonly HpackDecoder _decoder;
+    private readonly Http2HeaderBlockReader _headerBlock;
     private readonly HpackEncoder _encoder = new();
-    private readonly ArrayBufferWriter<byte> _headerBlock = new(); // a request header block being received
     private readonly ArrayBufferWriter<byte> _responseBlock = new(512); // a response header block being encoded
     private readonly Http2Output _output;
     private readonly ITimer _timer;
@@ -67,9 +67,6 @@ internal sealed partial class Http2ServerConnection
     private int _goAwayLastStreamId;
     private bool _closing;
 
-    // A header block in progress (HEADERS then CONTINUATION frames until END_HEADERS).
-    private int _headerBlockStream;
-    private bool _headerBlockEndsStream;
 
     private Http2ServerConnection(Stream transport, IPEndPoint? local, IPEndPoint? remote, RequestDelegate application, Http2ServerOptions options, ILogger logger)
     {
@@ -81,6 +78,7 @@ internal sealed partial class Http2ServerConnection
         RemoteEndPoint = remote;
         Id = "h2-" + Interlocked.Increment(ref s_nextId).ToString(CultureInfo.InvariantCulture);
         _decoder = new HpackDecoder(maxHeaderListSize: options.MaxHeaderListSize);
+        _headerBlock = new Http2HeaderBlockReader(2 * options.MaxHeaderListSize, "client");
         _connectionReceiveWindow = options.ConnectionReceiveWindow;
         _output = new Http2Output(transport, _streams, ex => Close($"writing failed: {ex.Message}"));
         _timer = options.Time.CreateTimer(static c => ((Http2ServerConnection)c!).OnTimer(), this, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
