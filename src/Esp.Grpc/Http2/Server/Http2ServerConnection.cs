@@ -380,21 +380,23 @@ internal sealed partial class Http2ServerConnection
     /// <summary>A finished stream's request pipe and response buffer serve the connection's next streams (under the lock).</summary>
     private void KeepBuffers(Http2ServerStream stream)
     {
-        if (_spareRequestPipes.Count < _options.MaxConcurrentStreams)
+        if (_spareRequestPipes.Count < MaxKeptBuffers && stream.RequestBodyReaderCompleted)
         {
             var pipe = stream.RequestBodyPipe;
             pipe.Writer.Complete();
             pipe.Reset();
             _spareRequestPipes.Push(pipe);
         }
-        if (_spareResponseBuffers.Count < _options.MaxConcurrentStreams && stream.ResponseBuffer.Capacity <= MaxKeptResponseBuffer)
+        if (_spareResponseBuffers.Count < MaxKeptBuffers && stream.ResponseBuffer.Capacity <= MaxKeptResponseBuffer)
         {
             stream.ResponseBuffer.ResetWrittenCount();
             _spareResponseBuffers.Push(stream.ResponseBuffer);
         }
     }
 
-    private const int MaxKeptResponseBuffer = 64 * 1024;
+    // What an idle connection may hold on to: at most 16 x 16 KiB of response buffers.
+    private const int MaxKeptBuffers = 16;
+    private const int MaxKeptResponseBuffer = 16 * 1024;
 
     // --- Connection lifetime.
 

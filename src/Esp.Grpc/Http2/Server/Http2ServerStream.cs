@@ -96,6 +96,9 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem
     /// <summary>The request body's pipe, reusable once both sides are complete.</summary>
     public Pipe RequestBodyPipe => _requestBody;
 
+    /// <summary>The application's side of the request body is complete (the pipe may be reset).</summary>
+    public bool RequestBodyReaderCompleted => _requestReader.IsCompleted;
+
     public int ResponseBufferSent { get; set; }
 
     // --- Called by the connection's read loop.
@@ -210,6 +213,8 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem
     {
         private ReadOnlySequence<byte> _lastRead;
         private bool _completed;
+
+        public bool IsCompleted => _completed;
 
         public override bool TryRead(out ReadResult result)
         {
