@@ -234,7 +234,12 @@ internal sealed partial class Http2ServerConnection
         try
         {
             if (status is { } code)
+            {
                 _encoder.Encode(_responseBlock, ":status", StatusText(code), HpackIndexing.Index);
+                // RFC 9110 §6.6.1: a server with a clock sends Date (a forwarded response has the backend's).
+                if (!fields.ContainsKey("date"))
+                    _encoder.Encode(_responseBlock, "date", HttpDate.Now(_options.Time), HpackIndexing.Index);
+            }
             foreach (var (name, values) in fields)
             {
                 var lower = LowerCaseName(name);

@@ -129,7 +129,11 @@ public sealed class Http2ServerExchangeTests
         Assert.True(response.EndedWithHeaders);
         Assert.Equal(Http2FrameType.Headers, response.Frames[0].Type);
         Assert.True(response.Frames[0].HasFlag(Http2Protocol.FlagEndHeaders));
-        Assert.Equal([(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", "5"), ("grpc-message", "not found")], response.HeadersFrame!.Fields);
+        var fields = response.HeadersFrame!.Fields;
+        Assert.Equal([(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", "5"), ("grpc-message", "not found")], fields.Where(f => f.Item1 != "date"));
+        // The server's own responses carry Date (RFC 9110 §6.6.1), as Kestrel's did.
+        var date = Assert.Single(fields, f => f.Item1 == "date").Item2;
+        Assert.True(DateTimeOffset.TryParseExact(date, "r", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _), date);
     }
 
     [Fact]
