@@ -309,6 +309,30 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Http1RequestOnTheHttp2Port_505SayingWhereHttp1Goes_PortStillServesHttp2()
+    {
+        var proxy = await StartProxyAsync(BackendAddress, configure: o => o with { HealthzPath = "healthz" });
+        using var http = GrpcWire.CreateHttpClient();
+
+        using var http1 = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{proxy.Port}/healthz")
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        }).DefaultTimeout();
+        using var http2 = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{proxy.Port}/healthz")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.HttpVersionNotSupported, http1.StatusCode);
+        var reason = await http1.Content.ReadAsStringAsync();
+        Assert.Contains("HTTP/2 only", reason, StringComparison.Ordinal);
+        Assert.Contains("--http_port", reason, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, http2.StatusCode);
+    }
+
+    [Fact]
     public async Task TlsListener_TestCa_OurClientAndPythonClient()
     {
         using var certificates = TestCertificates.Create("proxy.test");
