@@ -262,23 +262,10 @@ internal sealed partial class Http2ClientConnection
                     _peerMaxConcurrentStreams = (int)Math.Min(value, int.MaxValue);
                     break;
                 case Http2Protocol.SettingInitialWindowSize:
-                    if (value > Http2Protocol.MaxWindowSize)
-                        throw new Http2ConnectionException($"The backend sent SETTINGS_INITIAL_WINDOW_SIZE {value}, over 2^31-1.", Http2ErrorCode.FlowControlError);
-                    var delta = (int)value - _peerInitialWindow;
-                    _peerInitialWindow = (int)value;
-                    foreach (var stream in _streams.Values)
-                    {
-                        stream.SendWindow += delta;
-                        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
-                            throw new Http2ConnectionException("The backend's SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream's window.", Http2ErrorCode.FlowControlError);
-                        if (delta > 0 && stream.WaitingForWindow)
-                            TouchWriter(stream);
-                    }
+                    Http2SendWindows.ApplyInitialWindowSize(value, ref _peerInitialWindow, _streams, _touched, "backend");
                     break;
                 case Http2Protocol.SettingMaxFrameSize:
-                    if (value is < Http2Protocol.DefaultMaxFrameSize or > Http2Protocol.MaxFrameSizeLimit)
-                        throw ProtocolError($"it sent SETTINGS_MAX_FRAME_SIZE {value}, outside 16384–16777215.");
-                    _peerMaxFrameSize = (int)value;
+                    _peerMaxFrameSize = Http2SendWindows.CheckMaxFrameSize(value, "backend");
                     break;
                 default:
                     break; // Unknown settings are ignored (RFC 9113 §6.5.2).
@@ -334,21 +321,10 @@ internal sealed partial class Http2ClientConnection
 
     private void OnWindowUpdate(int streamId, ReadOnlySequence<byte> payload)
     {
-        if (payload.Length != 4)
-            throw new Http2ConnectionException("The backend sent a WINDOW_UPDATE frame of the wrong size.", Http2ErrorCode.FrameSizeError);
-        var increment = (int)(ReadUInt32(payload) & 0x7fff_ffffu);
+        var increment = Http2SendWindows.ReadIncrement(payload, "backend");
         if (streamId == 0)
         {
-            if (increment == 0)
-                throw ProtocolError("it sent a connection WINDOW_UPDATE of 0.");
-            _connectionSendWindow += increment;
-            if (_connectionSendWindow > Http2Protocol.MaxWindowSize)
-                throw new Http2ConnectionException("The backend overflowed the connection's send window.", Http2ErrorCode.FlowControlError);
-            foreach (var waiting in _streams.Values)
-            {
-                if (waiting.WaitingForWindow)
-                    TouchWriter(waiting);
-            }
+            Http2SendWindows.CreditConnection(increment, ref _connectionSendWindow, _streams, _touched, "backend");
             return;
         }
         if (!_streams.TryGetValue(streamId, out var stream))
@@ -367,8 +343,7 @@ internal sealed partial class Http2ClientConnection
             ResetFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The backend overflowed the send window of stream {streamId}.");
             return;
         }
-        if (stream.WaitingForWindow)
-            TouchWriter(stream);
+        Http2SendWindows.WakeIfWaiting(stream, _touched);
     }
 
     private static ReadOnlySequence<byte> StripPadding(byte flags, ReadOnlySequence<byte> payload, string frame) =>
@@ -390,12 +365,6 @@ internal sealed partial class Http2ClientConnection
     }
 
     private void Touch(Http2ClientStream stream) => _touched.Add(stream);
-
-    private void TouchWriter(Http2ClientStream stream)
-    {
-        stream.WaitingForWindow = false;
-        _touched.Add(stream);
-    }
 
     private void WakeTouched()
     {

@@ -13,7 +13,7 @@ namespace Esp.Grpc.Http2;
 /// continuation runs on the read loop: consumers must not block (they may await).
 /// All mutable state is guarded by the connection's lock.
 /// </remarks>
-internal sealed class Http2ClientStream : IDisposable
+internal sealed class Http2ClientStream : IDisposable, IHttp2SendWindow
 {
     private readonly Http2ClientConnection _connection;
     private readonly Http2Signal _response;
@@ -49,7 +49,7 @@ internal sealed class Http2ClientStream : IDisposable
 
     // --- State owned by the connection (under its lock).
 
-    internal long SendWindow { get; set; }
+    public long SendWindow { get; set; }
 
     internal int ReceiveWindow { get; set; }
 
@@ -68,7 +68,7 @@ internal sealed class Http2ClientStream : IDisposable
     internal bool IsClosed => Error is not null || (RequestEnded && ResponseEnded);
 
     /// <summary>Waiting for send window (set by the writer, cleared by the connection when the window grows).</summary>
-    internal bool WaitingForWindow { get; set; }
+    public bool WaitingForWindow { get; set; }
 
     internal void OnHeaders(int status, List<KeyValuePair<string, string>> headers, bool endStream)
     {

@@ -421,23 +421,10 @@ internal sealed partial class Http2ServerConnection
                         throw ProtocolError($"it sent SETTINGS_ENABLE_PUSH {value}; only 0 and 1 are allowed.");
                     break;
                 case Http2Protocol.SettingInitialWindowSize:
-                    if (value > Http2Protocol.MaxWindowSize)
-                        throw new Http2ConnectionException($"The client sent SETTINGS_INITIAL_WINDOW_SIZE {value}, over 2^31-1.", Http2ErrorCode.FlowControlError);
-                    var delta = (int)value - _peerInitialWindow;
-                    _peerInitialWindow = (int)value;
-                    foreach (var stream in _streams.Values)
-                    {
-                        stream.SendWindow += delta;
-                        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
-                            throw new Http2ConnectionException("The client's SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream's window.", Http2ErrorCode.FlowControlError);
-                        if (delta > 0 && stream.WaitingForWindow)
-                            WakeWriter(stream);
-                    }
+                    Http2SendWindows.ApplyInitialWindowSize(value, ref _peerInitialWindow, _streams, _toWake, "client");
                     break;
                 case Http2Protocol.SettingMaxFrameSize:
-                    if (value is < Http2Protocol.DefaultMaxFrameSize or > Http2Protocol.MaxFrameSizeLimit)
-                        throw ProtocolError($"it sent SETTINGS_MAX_FRAME_SIZE {value}, outside 16384-16777215.");
-                    _peerMaxFrameSize = (int)value;
+                    _peerMaxFrameSize = Http2SendWindows.CheckMaxFrameSize(value, "client");
                     break;
                 default:
                     break; // MAX_CONCURRENT_STREAMS (we push nothing), MAX_HEADER_LIST_SIZE, unknown ones.
@@ -466,21 +453,10 @@ internal sealed partial class Http2ServerConnection
 
     private void OnWindowUpdate(int streamId, ReadOnlySequence<byte> payload)
     {
-        if (payload.Length != 4)
-            throw new Http2ConnectionException("The client sent a WINDOW_UPDATE frame of the wrong size.", Http2ErrorCode.FrameSizeError);
-        var increment = (int)(Http2Protocol.ReadUInt32(payload) & 0x7fff_ffffu);
+        var increment = Http2SendWindows.ReadIncrement(payload, "client");
         if (streamId == 0)
         {
-            if (increment == 0)
-                throw ProtocolError("it sent a connection WINDOW_UPDATE of 0.");
-            _connectionSendWindow += increment;
-            if (_connectionSendWindow > Http2Protocol.MaxWindowSize)
-                throw new Http2ConnectionException("The client overflowed the connection's send window.", Http2ErrorCode.FlowControlError);
-            foreach (var waiting in _streams.Values)
-            {
-                if (waiting.WaitingForWindow)
-                    WakeWriter(waiting);
-            }
+            Http2SendWindows.CreditConnection(increment, ref _connectionSendWindow, _streams, _toWake, "client");
             return;
         }
         if (!_streams.TryGetValue(streamId, out var stream))
@@ -500,14 +476,7 @@ internal sealed partial class Http2ServerConnection
             ResetStreamFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The client overflowed the send window of stream {streamId}.");
             return;
         }
-        if (stream.WaitingForWindow)
-            WakeWriter(stream);
-    }
-
-    private void WakeWriter(Http2ServerStream stream)
-    {
-        stream.WaitingForWindow = false;
-        _toWake.Add(stream);
+        Http2SendWindows.WakeIfWaiting(stream, _toWake);
     }
 
     private void ResetStreamFromReadLoop(int streamId, Http2ErrorCode code)

@@ -12,7 +12,7 @@ namespace Esp.Grpc.Http2.Server;
 /// application sees it through (the stream is its own feature collection, as Kestrel's are).
 /// Flow-control and state fields are guarded by the connection's lock.
 /// </summary>
-internal sealed partial class Http2ServerStream : IThreadPoolWorkItem
+internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2SendWindow
 {
     private static readonly PipeOptions RequestPipeOptions = new(
         pauseWriterThreshold: 0, // flow control bounds what a client may send before the application reads
