@@ -58,16 +58,7 @@ internal sealed class RequestBodyPump(PipeReader source)
     {
         while (true)
         {
-            ReadResult result;
-            try
-            {
-                result = await source.ReadAsync(cancellationToken);
-            }
-            catch (Exception)
-            {
-                CallerFailed = true;
-                throw;
-            }
+            var result = await ReadCallerAsync(cancellationToken);
             var buffer = result.Buffer;
             if (result.IsCompleted || result.IsCanceled || buffer.Length > limit)
             {
@@ -76,6 +67,24 @@ internal sealed class RequestBodyPump(PipeReader source)
                 return result.IsCompleted && !result.IsCanceled;
             }
             Consume(buffer.Start, buffer.End); // Nothing taken, all seen: the next read waits for more.
+        }
+    }
+
+    /// <summary>
+    /// Reads the caller's body. The server fails it when the caller resets its stream, a moment
+    /// before RequestAborted fires (or the read is cancelled by it, or by the deadline, which the
+    /// forwarder tells apart): that is remembered, so it is not blamed on the backend.
+    /// </summary>
+    private async ValueTask<ReadResult> ReadCallerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.ReadAsync(cancellationToken);
+        }
+        catch (Exception)
+        {
+            CallerFailed = true;
+            throw;
         }
     }
 
@@ -94,19 +103,7 @@ internal sealed class RequestBodyPump(PipeReader source)
     {
         while (true)
         {
-            ReadResult result;
-            try
-            {
-                result = await source.ReadAsync(cancellationToken);
-            }
-            catch (Exception)
-            {
-                // Kestrel fails the body when the caller resets its stream, a moment before
-                // RequestAborted fires (or the read is cancelled by it, or by the deadline, which
-                // the forwarder tells apart): remember it, so it is not blamed on the backend.
-                CallerFailed = true;
-                throw;
-            }
+            var result = await ReadCallerAsync(cancellationToken);
             if (result.IsCanceled)
                 return; // Stop(): the backend's answer is complete.
             var buffer = result.Buffer;

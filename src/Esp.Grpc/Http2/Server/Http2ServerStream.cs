@@ -123,6 +123,7 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
     /// <summary>The request cannot go on (client reset, connection lost, server stopping): fail the body and fire RequestAborted. Outside the lock.</summary>
     public void Abort(string reason)
     {
+        CancellationTokenSource? aborted;
         lock (_connection.SyncRoot)
         {
             if (_abortRequested || Done)
@@ -131,14 +132,12 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
             Aborted = true;
             RequestEnded = true;
             _requestBody.Writer.Complete(new IOException(reason));
+            aborted = _aborted; // null: nobody holds RequestAborted yet, and its getter sees _abortRequested
         }
         WindowSignal.Wake();
-        CancellationTokenSource? aborted;
-        lock (_connection.SyncRoot)
-            aborted = _aborted ??= new CancellationTokenSource();
         try
         {
-            aborted.Cancel();
+            aborted?.Cancel();
         }
         catch (AggregateException ex)
         {

@@ -155,9 +155,12 @@ public sealed class Http2ServerStreamErrorTests
         await client.AssertUsableAsync(3);
     }
 
-    [Fact]
-    public async Task TrailersWithoutEndStream_RstProtocolError()
+    [Theory]
+    [InlineData("trailers without END_STREAM", false, "")]
+    [InlineData("trailers with a pseudo-header (RFC 9113 §8.1)", true, "/other")]
+    public async Task InvalidRequestTrailers_RstProtocolError_BodyNotEndedNormally(string @case, bool endStream, string path)
     {
+        _ = @case;
         var bodyRead = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = Http2ServerHost.Start(handler: async context =>
         {
@@ -174,35 +177,9 @@ public sealed class Http2ServerStreamErrorTests
         var client = await host.OpenAsync();
         await client.WriteRequestAsync(1, ScriptedHttp2Client.Request(), endStream: false);
         await client.Connection.WriteDataAsync(1, "abc"u8);
+        List<(string, string)> trailers = path.Length > 0 ? [(":path", path), ("x-trailer", "1")] : [("x-trailer", "1")];
 
-        await client.WriteRequestAsync(1, [("x-trailer", "1")], endStream: false);
-
-        await client.ExpectRstAsync(1, Http2ErrorCode.ProtocolError);
-        Assert.False(await bodyRead.Task.Within(), "The body ended normally though the request was malformed.");
-        await client.AssertUsableAsync(3);
-    }
-
-    [Fact]
-    public async Task TrailersWithAPseudoHeader_RstProtocolError()
-    {
-        var bodyRead = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = Http2ServerHost.Start(handler: async context =>
-        {
-            try
-            {
-                await TestApp.ReadBodyAsync(context.Request);
-                bodyRead.TrySetResult(true);
-            }
-            catch (Exception)
-            {
-                bodyRead.TrySetResult(false);
-            }
-        });
-        var client = await host.OpenAsync();
-        await client.WriteRequestAsync(1, ScriptedHttp2Client.Request(), endStream: false);
-        await client.Connection.WriteDataAsync(1, "abc"u8);
-
-        await client.WriteRequestAsync(1, [(":path", "/other"), ("x-trailer", "1")], endStream: true); // RFC 9113 §8.1
+        await client.WriteRequestAsync(1, trailers, endStream: endStream);
 
         await client.ExpectRstAsync(1, Http2ErrorCode.ProtocolError);
         Assert.False(await bodyRead.Task.Within(), "The body ended normally though the request was malformed.");
