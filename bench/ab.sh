@@ -15,6 +15,8 @@
 #
 #   AB_PAIRS=3  AB_ROUNDS=2  AB_WARMUP=45  AB_DURATION=12
 #   AB_HEADER="authorization: Bearer ..."   one more request header on every call (e.g. a token carried)
+#   AB_CONFIG=path/to/service.yaml          the proxies' service config (default bench/config/bookstore.yaml),
+#                                           e.g. one with an authentication provider for the token above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +52,7 @@ run() { # label binary -> one pair member: its rounds, appended to $tmp/rows
     taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 --quiet >"$tmp/backend.out" 2>&1 &
     backend=$!; pids+=("$backend")
     bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
-    taskset -c 1 "$bin" run --access_log=off --service_config=bench/config/bookstore.yaml --descriptor="$tmp/bookstore.pb" \
+    taskset -c 1 "$bin" run --access_log=off --service_config="${AB_CONFIG:-bench/config/bookstore.yaml}" --descriptor="$tmp/bookstore.pb" \
         --backend="grpc://127.0.0.1:$bport" --listener_address=127.0.0.1 --http2_port=0 >"$tmp/proxy.out" 2>&1 &
     proxy=$!; pids+=("$proxy")
     pport=$(port_of "$tmp/proxy.out" 'http2=[0-9]+')
