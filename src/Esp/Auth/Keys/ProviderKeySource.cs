@@ -149,7 +149,9 @@ internal sealed partial class ProviderKeySource : IDisposable
         var jwksUri = _jwksUri ?? await DiscoverJwksUriAsync();
         if (jwksUri is null)
             return (null, $"OpenID discovery at {DiscoveryUri()} found no jwks_uri");
-        var fetched = await _fetcher.FetchAsync(jwksUri, CancellationToken.None);
+        // Parsing, and the calls waiting for these keys, resume on the thread pool, not on the
+        // socket thread that completed the read (esp runs socket completions inline: ProcessTuning).
+        var fetched = await _fetcher.FetchAsync(jwksUri, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         if (fetched.Body is null)
             return (null, fetched.Problem);
         var keys = KeySetParser.Parse(fetched.Body, out var problem, out var skipped);
@@ -161,7 +163,7 @@ internal sealed partial class ProviderKeySource : IDisposable
     /// <summary>OpenID discovery (OIDC Discovery §4): the issuer's configuration names its jwks_uri.</summary>
     private async Task<Uri?> DiscoverJwksUriAsync()
     {
-        var fetched = await _fetcher.FetchAsync(DiscoveryUri(), CancellationToken.None);
+        var fetched = await _fetcher.FetchAsync(DiscoveryUri(), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         if (fetched.Body is null)
             return null;
         try
