@@ -252,11 +252,11 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         return true;
     }
 
-    /// <summary>What the backend is sent besides the body: the state its header block is written from, under the connection's lock.</summary>
     /// <summary>With backend authentication, the proxy's own ID token for the backend (signed here, outside the connection's lock).</summary>
     private string? BackendAuthorization(MethodPolicy method) =>
         method.Backend is { JwtAudience: { } audience, DisableAuth: false } && idTokens is not null ? "Bearer " + idTokens.For(audience) : null;
 
+    /// <summary>What the backend is sent besides the body: the state its header block is written from, under the connection's lock.</summary>
     /// <param name="BackendAuthorization">Set when the proxy authenticates to the backend itself: the caller's
     /// <c>authorization</c> then moves to <c>x-forwarded-authorization</c>.</param>
     private readonly record struct BackendRequest(HttpContext Context, TimeSpan? Timeout, CallerIdentity Caller, string? BackendAuthorization)

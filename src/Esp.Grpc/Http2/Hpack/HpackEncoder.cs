@@ -45,6 +45,13 @@ internal sealed class HpackEncoder
     private readonly long[] _nameBuckets;
     private readonly Link[] _links; // by slot of the entry number
 
+    // The string overload's last fields added to or found in the dynamic table, by instance: the same
+    // name and value strings are the same octets, so a repeat whose entry is still in the table is
+    // indexed without narrowing, hashing and comparing its octets again (a proxy's user info header,
+    // :path, content-type: the same strings on every call).
+    private readonly RecentField[] _recent = new RecentField[8];
+    private int _nextRecent;
+
     private byte[] _scratch = []; // the Latin-1 octets of the string overload's name and value
     private int _tableSize; // the size we use: min(ours, the peer's), signalled or about to be
     private int _pendingMinimum = -1; // the smallest size since the last one signalled, or -1
@@ -125,8 +132,14 @@ internal sealed class HpackEncoder
     /// </summary>
     public void Encode(IBufferWriter<byte> output, string name, string value, HpackIndexing indexing)
     {
+        ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
+        if (indexing == HpackIndexing.Index && FindRecent(name, value) is >= 0 and var recent)
+        {
+            WriteIndexed(output, IndexOf(recent));
+            return;
+        }
         var length = checked(name.Length + value.Length);
         if (_scratch.Length < length)
             _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
@@ -136,13 +149,23 @@ internal sealed class HpackEncoder
             throw new ArgumentException($"HPACK: the header name '{name}' has a character above U+00FF.", nameof(name));
         if (!TryLatin1(value, valueOctets))
             throw new ArgumentException($"HPACK: the value of header '{name}' has a character above U+00FF.", nameof(value));
-        Encode(output, nameOctets, valueOctets, indexing);
+        if (EncodeOctets(output, nameOctets, valueOctets, indexing) is >= 0 and var entry)
+        {
+            _recent[_nextRecent] = new RecentField(name, value, entry);
+            _nextRecent = (_nextRecent + 1) % _recent.Length;
+        }
     }
 
     /// <summary>Encodes one field given as Latin-1 octets, by the rules of the string overload.</summary>
     public void Encode(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HpackIndexing indexing)
     {
         ArgumentNullException.ThrowIfNull(output);
+        EncodeOctets(output, name, value, indexing);
+    }
+
+    /// <returns>The dynamic table entry the field was indexed as or added as, else -1.</returns>
+    private long EncodeOctets(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HpackIndexing indexing)
+    {
         foreach (var octet in name)
         {
             if ((uint)(octet - 'A') <= 'Z' - 'A')
@@ -155,7 +178,7 @@ internal sealed class HpackEncoder
         if (nameIndex != 0 && indexing != HpackIndexing.NeverIndex && HpackStaticTable.FindValue(nameIndex, value) is > 0 and var exact)
         {
             WriteIndexed(output, exact);
-            return;
+            return -1;
         }
 
         var nameHash = nameIndex == 0 || indexing == HpackIndexing.Index ? Hash(name, 0) : 0;
@@ -166,7 +189,7 @@ internal sealed class HpackEncoder
             if (FindPair(name, value, pairHash) is >= 0 and var entry)
             {
                 WriteIndexed(output, IndexOf(entry));
-                return;
+                return entry;
             }
         }
         if (nameIndex == 0 && FindName(name, nameHash) is >= 0 and var named)
@@ -175,12 +198,21 @@ internal sealed class HpackEncoder
         if (indexing == HpackIndexing.Index && (long)name.Length + value.Length + HpackDynamicTable.EntryOverhead <= _table.MaxSize)
         {
             WriteLiteral(output, 0x40, 6, nameIndex, name, value);
-            Insert(name, value, nameHash, pairHash);
+            return Insert(name, value, nameHash, pairHash);
         }
-        else
+        WriteLiteral(output, indexing == HpackIndexing.NeverIndex ? (byte)0x10 : (byte)0x00, 4, nameIndex, name, value);
+        return -1;
+    }
+
+    /// <summary>The live entry the string overload last used for these very instances, else -1.</summary>
+    private long FindRecent(string name, string value)
+    {
+        foreach (var recent in _recent)
         {
-            WriteLiteral(output, indexing == HpackIndexing.NeverIndex ? (byte)0x10 : (byte)0x00, 4, nameIndex, name, value);
+            if (ReferenceEquals(recent.Value, value) && ReferenceEquals(recent.Name, name) && recent.Entry >= _table.Oldest)
+                return recent.Entry;
         }
+        return -1;
     }
 
     /// <summary>Narrows and checks in one (vectorised) pass; false when a character is above U+00FF.</summary>
@@ -219,7 +251,7 @@ internal sealed class HpackEncoder
         return -1;
     }
 
-    private void Insert(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, uint nameHash, uint pairHash)
+    private long Insert(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, uint nameHash, uint pairHash)
     {
         var entry = _table.Inserted;
         _table.Add(name, value);
@@ -228,6 +260,7 @@ internal sealed class HpackEncoder
         _links[_table.SlotOf(entry)] = new Link(pairHash, nameHash, pairBucket, nameBucket);
         pairBucket = entry;
         nameBucket = entry;
+        return entry;
     }
 
     private static void WriteIndexed(IBufferWriter<byte> output, int index)
@@ -283,6 +316,9 @@ internal sealed class HpackEncoder
     }
 
     private static ulong Mix(ulong hash, ulong octets) => BitOperations.RotateLeft((hash ^ octets) * Multiplier, 29);
+
+    /// <summary>A field the string overload indexed: its strings, and the entry that holds their octets.</summary>
+    private readonly record struct RecentField(string Name, string Value, long Entry);
 
     /// <summary>An entry's hashes and the next older entry in each of its two chains.</summary>
     private readonly record struct Link(uint PairHash, uint NameHash, long NextPair, long NextName);

@@ -509,7 +509,8 @@ internal sealed partial class Http2ServerConnection
     /// <summary>
     /// The connection's last long header values as strings: a client repeats its bearer token and
     /// its method's path on every call, and the same string then serves each (no 1.5 KB string per call). Compared in
-    /// constant time, as the HPACK decoder's remembered strings are. Used by the read loop only.
+    /// constant time, as the HPACK decoder's remembered strings are. The <c>:authority</c> (not secret) is kept apart.
+    /// Used by the read loop only.
     /// </summary>
     internal sealed class RememberedValues
     {
@@ -532,6 +533,18 @@ internal sealed partial class Http2ServerConnection
             _entries[_next] = (value.ToArray(), text);
             _next = (_next + 1) % _entries.Length;
             return text;
+        }
+
+        private byte[]? _authorityOctets;
+        private string? _authority;
+
+        /// <summary>The connection's <c>:authority</c>: clients send the same one on every request.</summary>
+        public string Authority(ReadOnlySpan<byte> value)
+        {
+            if (_authority is not null && value.SequenceEqual(_authorityOctets))
+                return _authority;
+            _authorityOctets = value.ToArray();
+            return _authority = Encoding.Latin1.GetString(value);
         }
     }
 
@@ -578,27 +591,19 @@ internal sealed partial class Http2ServerConnection
                     Error = "a pseudo-header after a regular header";
                     return;
                 }
-                switch (Encoding.Latin1.GetString(name))
-                {
-                    case ":method" when Method is null:
-                        Method = value.SequenceEqual("POST"u8) ? HttpMethods.Post : value.SequenceEqual("GET"u8) ? HttpMethods.Get : Encoding.Latin1.GetString(value);
-                        break;
-                    case ":scheme" when Scheme is null:
-                        Scheme = value.SequenceEqual("http"u8) ? "http" : value.SequenceEqual("https"u8) ? "https" : Encoding.Latin1.GetString(value);
-                        break;
-                    case ":authority" when Authority is null:
-                        Authority = Encoding.Latin1.GetString(value);
-                        break;
-                    case ":path" when Path is null:
-                        Path = remembered.Text(value);
-                        break;
-                    case ":method" or ":scheme" or ":authority" or ":path":
-                        Error = $"a repeated {Encoding.Latin1.GetString(name)}";
-                        break;
-                    default:
-                        Error = $"the pseudo-header {Encoding.Latin1.GetString(name)}, which requests do not have";
-                        break;
-                }
+                // Compared as octets: no string per pseudo-header name.
+                if (name.SequenceEqual(":method"u8) && Method is null)
+                    Method = value.SequenceEqual("POST"u8) ? HttpMethods.Post : value.SequenceEqual("GET"u8) ? HttpMethods.Get : Encoding.Latin1.GetString(value);
+                else if (name.SequenceEqual(":scheme"u8) && Scheme is null)
+                    Scheme = value.SequenceEqual("http"u8) ? "http" : value.SequenceEqual("https"u8) ? "https" : Encoding.Latin1.GetString(value);
+                else if (name.SequenceEqual(":authority"u8) && Authority is null)
+                    Authority = remembered.Authority(value);
+                else if (name.SequenceEqual(":path"u8) && Path is null)
+                    Path = remembered.Text(value);
+                else if (name.SequenceEqual(":method"u8) || name.SequenceEqual(":scheme"u8) || name.SequenceEqual(":authority"u8) || name.SequenceEqual(":path"u8))
+                    Error = $"a repeated {Encoding.Latin1.GetString(name)}";
+                else
+                    Error = $"the pseudo-header {Encoding.Latin1.GetString(name)}, which requests do not have";
                 return;
             }
             _regularSeen = true;

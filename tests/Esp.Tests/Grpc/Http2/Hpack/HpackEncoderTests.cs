@@ -34,6 +34,39 @@ public class HpackEncoderTests
     }
 
     [Fact]
+    public void Encode_SameStringInstancesAgain_IndexedOnlyWhileTheirEntryIsInTheTable()
+    {
+        var encoder = new HpackEncoder();
+        var decoder = new HpackDecoder();
+        var userInfo = new string('u', 800);
+        string Hex(params (string, string)[] fields) => Convert.ToHexStringLower(RoundTrip(encoder, decoder, fields));
+
+        Assert.StartsWith("40", Hex(("x-user", userInfo)));
+        Assert.Equal("be", Hex(("x-user", userInfo)));
+        Assert.Equal("be", Hex(("x-user", new string('u', 800)))); // equal octets, another instance
+        // Four fields of ~1 KB evict it: the same instances are a literal again, added anew.
+        for (var i = 0; i < 4; i++)
+            Hex(("x-filler", new string((char)('a' + i), 1000)));
+        Assert.DoesNotContain(("x-user", userInfo), encoder.DynamicTable.Entries());
+        Assert.StartsWith("40", Hex(("x-user", userInfo)));
+        Assert.Equal("be", Hex(("x-user", userInfo)));
+        // A table emptied by the peer's SETTINGS and grown back: nothing indexed from before.
+        encoder.SetPeerMaxTableSize(0);
+        Assert.StartsWith("20", Hex());
+        encoder.SetPeerMaxTableSize(4096);
+        Assert.StartsWith("3fe11f40", Hex(("x-user", userInfo))); // size update to 4096, then a literal
+        Assert.Equal([("x-user", userInfo)], encoder.DynamicTable.Entries());
+    }
+
+    private static byte[] RoundTrip(HpackEncoder encoder, HpackDecoder decoder, params (string Name, string Value)[] fields)
+    {
+        var block = encoder.EncodeBlock(HpackIndexing.Index, fields);
+        Assert.Equal(fields, decoder.Decode(block));
+        Assert.Equal(decoder.DynamicTable.Entries(), encoder.DynamicTable.Entries());
+        return block;
+    }
+
+    [Fact]
     public void Encode_NameOnlyInTheDynamicTable_LiteralsIndexItsName()
     {
         var encoder = new HpackEncoder();
