@@ -61,6 +61,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private bool _receivedSinceTick;
     private int _quietTicks;
     private bool _pingOutstanding;
+    private int _idleTicks; // ticks without a call in flight and without a call started
 
     private Http2ClientConnection(Stream transport, string scheme, string authority, Http2KeepAlive keepAlive)
     {
@@ -112,6 +113,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
                 return null;
             stream = new Http2ClientStream(this, _nextStreamId, _peerInitialWindow, StreamReceiveWindow);
             _nextStreamId += 2;
+            _idleTicks = 0;
             _streams.Add(stream.Id, stream);
 
             var headerWriter = new Http2HeaderWriter(_encoder, _requestBlock);
@@ -277,11 +279,12 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     /// <summary>
     /// Runs every <see cref="Http2KeepAlive.Timeout"/>: with calls in flight and nothing heard for
     /// <see cref="Http2KeepAlive.Delay"/>, sends a PING; if nothing at all (not even its ACK)
-    /// arrives by the next tick, the connection is dead and its calls fail.
+    /// arrives by the next tick, the connection is dead and its calls fail. Without calls for
+    /// <see cref="Http2KeepAlive.IdleTimeout"/>, the connection is closed.
     /// </summary>
     private void OnKeepAliveTick()
     {
-        bool dead;
+        bool dead, idle = false;
         lock (SyncRoot)
         {
             if (_failure is not null)
@@ -293,17 +296,37 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
             {
                 _pingOutstanding = false;
                 _quietTicks = heard ? 0 : _quietTicks + 1;
-                if (_streams.Count == 0 || _quietTicks * _keepAlive.Timeout < _keepAlive.Delay)
-                    return;
-                _quietTicks = 0;
-                _pingOutstanding = true;
-                WriteControlFrame(Http2FrameType.Ping, 0, stackalloc byte[8]);
+                if (_streams.Count == 0)
+                {
+                    if (_draining || _keepAlive.IdleTimeout <= TimeSpan.Zero || ++_idleTicks * _keepAlive.Timeout < _keepAlive.IdleTimeout)
+                        return;
+                    // No stream can start from here on: the pool opens another connection.
+                    idle = true;
+                    _draining = true;
+                    WriteGoAway(Http2ErrorCode.NoError);
+                }
+                else
+                {
+                    if (_quietTicks * _keepAlive.Timeout < _keepAlive.Delay)
+                        return;
+                    _quietTicks = 0;
+                    _pingOutstanding = true;
+                    WriteControlFrame(Http2FrameType.Ping, 0, stackalloc byte[8]);
+                }
             }
         }
         if (dead)
             Fail(new Http2ConnectionException($"The backend did not answer a PING within {_keepAlive.Timeout.TotalSeconds:0.#} s: the connection is presumed dead."));
+        else if (idle)
+            _ = CloseIdleAsync();
         else
             RequestSend();
+    }
+
+    private async Task CloseIdleAsync()
+    {
+        await FlushBeforeCloseAsync();
+        Fail(new Http2ConnectionException($"The connection was closed after {_keepAlive.IdleTimeout.TotalSeconds:0.#} s without calls."));
     }
 
     // --- Ending.

@@ -186,9 +186,16 @@ internal sealed class Http2ConnectionException : IOException
 /// <summary>
 /// When a client connection pings a quiet backend: after <paramref name="Delay"/> without a frame
 /// while calls are in flight; the connection fails if nothing arrives within <paramref name="Timeout"/>
-/// after that. A zero timeout turns pinging off.
+/// after that. A zero timeout turns pinging off (and closing idle connections, which the same
+/// timer checks).
 /// </summary>
-internal sealed record Http2KeepAlive(TimeSpan Delay, TimeSpan Timeout, TimeProvider Time)
+/// <param name="IdleTimeout">
+/// A connection without calls for this long is closed (GOAWAY, then the socket); zero keeps it.
+/// NATs and load balancers drop idle TCP connections silently after a few minutes (AWS NLB
+/// 350 s, Azure 240 s): a call sent on such a connection would hang until the keep-alive found
+/// it dead, so connections are closed before that and the next call opens a fresh one.
+/// </param>
+internal sealed record Http2KeepAlive(TimeSpan Delay, TimeSpan Timeout, TimeProvider Time, TimeSpan IdleTimeout = default)
 {
-    public static Http2KeepAlive Default { get; } = new(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(20), TimeProvider.System);
+    public static Http2KeepAlive Default { get; } = new(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(20), TimeProvider.System, TimeSpan.FromMinutes(2));
 }
