@@ -27,7 +27,8 @@ namespace Esp.Forwarding;
 /// A failure at any step ends the call with the status it deserves; a caller that goes away
 /// resets the backend stream, and a deadline does both.
 /// </summary>
-internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvider time, ILogger<GrpcForwarder> logger, ILoggerFactory loggers, BackendIdTokens? idTokens = null)
+internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingLimits limits, TimeProvider time, ILogger<GrpcForwarder> logger, ILoggerFactory loggers,
+    BackendIdTokens? idTokens = null)
 {
     private readonly ILogger _accessLog = loggers.CreateLogger(AccessLogCategory);
 
@@ -72,10 +73,19 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
         try
         {
             complete = body.TryTakeComplete(out completeBody);
-            if (!complete && method.Kind is MethodType.Unary or MethodType.ServerStreaming
-                && await body.WaitForCompleteAsync(CompleteBodyLimit, cancellation))
+            if (!complete && method.Kind is MethodType.Unary or MethodType.ServerStreaming)
             {
-                complete = body.TryTakeComplete(out completeBody);
+                switch (await body.WaitForCompleteAsync(CompleteBodyLimit, limits.RequestMessageTimeout, time, cancellation))
+                {
+                    case BodyWait.Complete:
+                        complete = body.TryTakeComplete(out completeBody);
+                        break;
+                    case BodyWait.Stalled:
+                        var stalled = RequestMessageStalled(limits.RequestMessageTimeout);
+                        LogCallerStalled(logger, method.Path, limits.RequestMessageTimeout.TotalSeconds);
+                        await EndTrailersOnlyAsync(context, call, stalled);
+                        return;
+                }
             }
         }
         catch (Exception) when (body.CallerFailed || cancellation.IsCancellationRequested)
@@ -408,6 +418,9 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
     private static Status DeadlineExceeded(TimeSpan timeout) =>
         new(StatusCode.DeadlineExceeded, $"Deadline Exceeded: the backend did not finish within {timeout.TotalMilliseconds:0.###} ms.");
 
+    private static Status RequestMessageStalled(TimeSpan timeout) =>
+        new(StatusCode.DeadlineExceeded, $"The request message did not arrive: nothing of it came for {timeout.TotalSeconds:0.###} s, so the call ended without reaching the backend.");
+
     /// <summary>What the caller is told when the backend could not be reached or broke off.</summary>
     internal static Status BackendFailure(BackendRoute route, Exception exception) => exception switch
     {
@@ -450,4 +463,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, TimeProvide
 
     [LoggerMessage(2, LogLevel.Warning, "{Method} → {Backend} failed: {StatusCode} {Detail}", EventName = "BackendFailed")]
     private static partial void LogBackendFailed(ILogger logger, string method, string backend, StatusCode statusCode, string detail);
+
+    [LoggerMessage(3, LogLevel.Information, "{Method}: the caller sent nothing of its request message for {Seconds:0.###} s; ended with DeadlineExceeded", EventName = "CallerStalled")]
+    private static partial void LogCallerStalled(ILogger logger, string method, double seconds);
 }

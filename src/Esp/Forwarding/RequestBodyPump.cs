@@ -51,20 +51,36 @@ internal sealed class RequestBodyPump(PipeReader source)
     /// <summary>
     /// Waits until the caller has sent its whole body, as long as it stays within
     /// <paramref name="limit"/> bytes (beyond that, waiting without reading could stall the caller on
-    /// flow control); then <see cref="TryTakeComplete"/> takes it. Returns false, having taken
-    /// nothing, for a larger body.
+    /// flow control); then <see cref="TryTakeComplete"/> takes it. Nothing is taken for a larger
+    /// body, nor when the caller sends nothing new for <paramref name="stallTimeout"/>.
     /// </summary>
-    public async ValueTask<bool> WaitForCompleteAsync(long limit, CancellationToken cancellationToken)
+    public async ValueTask<BodyWait> WaitForCompleteAsync(long limit, TimeSpan stallTimeout, TimeProvider time, CancellationToken cancellationToken)
     {
+        using var stall = new CancellationTokenSource(stallTimeout, time);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stall.Token);
+        var received = 0L;
         while (true)
         {
-            var result = await ReadCallerAsync(cancellationToken);
+            ReadResult result;
+            try
+            {
+                result = await ReadCallerAsync(waiting.Token, stall.Token);
+            }
+            catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return BodyWait.Stalled;
+            }
             var buffer = result.Buffer;
             if (result.IsCompleted || result.IsCanceled || buffer.Length > limit)
             {
                 // Nothing taken, nothing marked seen: the next read returns what is there at once.
                 Consume(buffer.Start, buffer.Start);
-                return result.IsCompleted && !result.IsCanceled;
+                return result.IsCompleted && !result.IsCanceled ? BodyWait.Complete : BodyWait.TooLarge;
+            }
+            if (buffer.Length > received)
+            {
+                received = buffer.Length;
+                stall.CancelAfter(stallTimeout); // The caller is sending: the quiet time starts again.
             }
             Consume(buffer.Start, buffer.End); // Nothing taken, all seen: the next read waits for more.
         }
@@ -73,13 +89,18 @@ internal sealed class RequestBodyPump(PipeReader source)
     /// <summary>
     /// Reads the caller's body. The server fails it when the caller resets its stream, a moment
     /// before RequestAborted fires (or the read is cancelled by it, or by the deadline, which the
-    /// forwarder tells apart): that is remembered, so it is not blamed on the backend.
+    /// forwarder tells apart): that is remembered, so it is not blamed on the backend. A read ended
+    /// by <paramref name="stalled"/> (our own wait for a quiet caller) is no failure of the caller's.
     /// </summary>
-    private async ValueTask<ReadResult> ReadCallerAsync(CancellationToken cancellationToken)
+    private async ValueTask<ReadResult> ReadCallerAsync(CancellationToken cancellationToken, CancellationToken stalled = default)
     {
         try
         {
             return await source.ReadAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (stalled.IsCancellationRequested)
+        {
+            throw;
         }
         catch (Exception)
         {
@@ -142,4 +163,17 @@ internal sealed class RequestBodyPump(PipeReader source)
             throw;
         }
     }
+}
+
+/// <summary>How waiting for a caller's whole body ended.</summary>
+internal enum BodyWait
+{
+    /// <summary>The caller ended its body: take it with <see cref="RequestBodyPump.TryTakeComplete"/>.</summary>
+    Complete,
+
+    /// <summary>The body is over the limit (or the read was cancelled): stream it instead.</summary>
+    TooLarge,
+
+    /// <summary>The caller sent nothing new for the stall timeout.</summary>
+    Stalled,
 }

@@ -97,6 +97,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable
         builder.Services.AddSingleton(time ?? TimeProvider.System);
         if (options.ServiceAccountKey is { } identity)
             builder.Services.AddSingleton(new BackendIdTokens(identity, time ?? TimeProvider.System));
+        builder.Services.AddSingleton(new ForwardingLimits(options.RequestMessageTimeout));
         builder.Services.AddSingleton<GrpcForwarder>();
 
         var app = builder.Build();

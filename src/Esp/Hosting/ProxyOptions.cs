@@ -48,6 +48,13 @@ internal sealed record ProxyOptions
 
     /// <summary>How long calls in flight may take to finish after SIGTERM.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long a unary or server-streaming call may go without any part of its one request
+    /// message arriving (ESPv1's nginx had the same 60 s <c>client_body_timeout</c>); then it ends
+    /// with DEADLINE_EXCEEDED before reaching the backend. Streaming requests have no such bound.
+    /// </summary>
+    public TimeSpan RequestMessageTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 internal enum LogFormat

@@ -92,14 +92,68 @@ public sealed class RequestBodyPumpTests
     {
         var body = new Pipe();
         var pump = new RequestBodyPump(body.Reader);
-        var waiting = pump.WaitForCompleteAsync(limit: 1024, CancellationToken.None).AsTask();
+        var waiting = pump.WaitForCompleteAsync(limit: 1024, Minute, TimeProvider.System, CancellationToken.None).AsTask();
         await body.Writer.WriteAsync(new byte[] { 0, 0, 0, 0, 2 });
         await body.Writer.WriteAsync(new byte[] { 8, 1 });
         await body.Writer.CompleteAsync();
 
-        Assert.True(await waiting.DefaultTimeout());
+        Assert.Equal(BodyWait.Complete, await waiting.DefaultTimeout());
         Assert.True(pump.TryTakeComplete(out var taken));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 8, 1 }, taken.ToArray());
+    }
+
+    private static readonly TimeSpan Minute = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task WaitForComplete_CallerSendsNothing_StalledAfterTheTimeout_NotTheCallersFailure()
+    {
+        var time = new FakeTimeProvider();
+        var pump = new RequestBodyPump(new Pipe().Reader);
+        var waiting = pump.WaitForCompleteAsync(limit: 1024, Minute, time, CancellationToken.None).AsTask();
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(BodyWait.Stalled, await waiting.DefaultTimeout());
+        Assert.False(pump.CallerFailed);
+    }
+
+    [Fact]
+    public Task WaitForComplete_PartsKeepComing_QuietTimeCountsFromTheLastOne() =>
+        // Off xUnit's synchronization context, with an inline reader: the wait has seen each part
+        // (and restarted its quiet time) by the time the write returns.
+        Task.Run(async () =>
+        {
+            var time = new FakeTimeProvider();
+            var body = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline));
+            var pump = new RequestBodyPump(body.Reader);
+            var waiting = pump.WaitForCompleteAsync(limit: 1024, Minute, time, CancellationToken.None).AsTask();
+
+            time.Advance(TimeSpan.FromSeconds(50));
+            await body.Writer.WriteAsync(new byte[] { 0, 0, 0 });
+            time.Advance(TimeSpan.FromSeconds(50));
+            Assert.False(waiting.IsCompleted);
+            await body.Writer.WriteAsync(new byte[] { 0, 1, 8 });
+            await body.Writer.CompleteAsync();
+
+            Assert.Equal(BodyWait.Complete, await waiting.DefaultTimeout());
+            Assert.True(pump.TryTakeComplete(out var taken));
+            Assert.Equal(6, taken.Length);
+        });
+
+    [Fact]
+    public async Task WaitForComplete_CallerGoneBeforeTheTimeout_ThrowsAsTheCallersFailure()
+    {
+        var time = new FakeTimeProvider();
+        using var aborted = new CancellationTokenSource();
+        var pump = new RequestBodyPump(new Pipe().Reader);
+        var waiting = pump.WaitForCompleteAsync(limit: 1024, Minute, time, aborted.Token).AsTask();
+
+        await aborted.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting).DefaultTimeout();
+        Assert.True(pump.CallerFailed);
     }
 
     [Fact]
@@ -109,7 +163,7 @@ public sealed class RequestBodyPumpTests
         var pump = new RequestBodyPump(body.Reader);
         await body.Writer.WriteAsync(new byte[100]);
 
-        Assert.False(await pump.WaitForCompleteAsync(limit: 10, CancellationToken.None).AsTask().DefaultTimeout());
+        Assert.Equal(BodyWait.TooLarge, await pump.WaitForCompleteAsync(limit: 10, Minute, TimeProvider.System, CancellationToken.None).AsTask().DefaultTimeout());
 
         // No more data comes (a caller out of flow-control window): the pump must still get the 100 bytes.
         var got = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -5,6 +5,7 @@ using Esp.Grpc.Client;
 using Esp.Grpc.Server;
 using Esp.Interop;
 using Esp.Tests.Grpc;
+using Esp.Tests.Grpc.Http2;
 using Esp.Tests.Infrastructure;
 using Esp.Tests.Interop;
 using Google.Protobuf;
@@ -58,6 +59,25 @@ public sealed class ProxyTests : IAsyncLifetime
         Assert.Null(echoed.GetValue("x-forwarded-authorization"));
         Assert.Equal("kept", echoed.GetValue("x-custom"));
         Assert.Equal(new byte[] { 0, 1, 2 }, echoed.GetValueBytes("x-custom-bin"));
+    }
+
+    [Fact]
+    public async Task UnaryRequestMessageNeverSent_DeadlineExceededAfterTheRequestMessageTimeout_NeverForwarded()
+    {
+        await using var backend = await RawHttp2Server.StartAsync(_ => Task.CompletedTask);
+        var proxy = await StartProxyAsync($"grpc://127.0.0.1:{backend.Address.Port}",
+            configure: o => o with { RequestMessageTimeout = TimeSpan.FromMilliseconds(200) });
+        await using var pool = new Esp.Grpc.Http2.Http2ConnectionPool(proxy.Address, null, TimeSpan.FromSeconds(5));
+
+        // HEADERS without END_STREAM, and then nothing: a caller that never sends its message.
+        using var stream = await pool.StartAsync(endStream: false, path: "/esp.interop.Echo/Unary");
+        await stream.WaitForResponseAsync().AsTask().DefaultTimeout();
+
+        Assert.True(stream.EndedWithHeaders); // Trailers-Only
+        Assert.Contains(stream.ResponseHeaders, h => h.Key == "grpc-status" && h.Value == "4");
+        var message = Uri.UnescapeDataString(stream.ResponseHeaders.Single(h => h.Key == "grpc-message").Value);
+        Assert.Equal("The request message did not arrive: nothing of it came for 0.2 s, so the call ended without reaching the backend.", message);
+        Assert.Equal(0, backend.Requests);
     }
 
     [Fact]
