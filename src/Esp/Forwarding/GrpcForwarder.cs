@@ -81,9 +81,8 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
                         complete = body.TryTakeComplete(out completeBody);
                         break;
                     case BodyWait.Stalled:
-                        var stalled = RequestMessageStalled(limits.RequestMessageTimeout);
                         LogCallerStalled(logger, method.Path, limits.RequestMessageTimeout.TotalSeconds);
-                        await EndTrailersOnlyAsync(context, call, stalled);
+                        await EndTrailersOnlyAsync(context, call, RequestMessageStalled(limits.RequestMessageTimeout));
                         return;
                 }
             }
