@@ -21,7 +21,7 @@ internal sealed partial class Http2ClientConnection
                 lock (SyncRoot)
                 {
                     _receivedSinceTick = true;
-                    while (TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload))
+                    while (Http2Protocol.TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload, "backend"))
                         ProcessFrame(type, flags, streamId, payload);
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -53,15 +53,6 @@ internal sealed partial class Http2ClientConnection
         {
             await reader.CompleteAsync();
         }
-    }
-
-    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload)
-    {
-        if (Http2Protocol.TryReadFrame(ref buffer, out var length, out type, out flags, out streamId, out payload, Http2Protocol.DefaultMaxFrameSize, out var tooLong))
-            return true;
-        if (tooLong)
-            throw new Http2ConnectionException($"The backend sent a {length}-byte frame; our limit is {Http2Protocol.DefaultMaxFrameSize}.", Http2ErrorCode.FrameSizeError);
-        return false;
     }
 
     private void ProcessFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySequence<byte> payload)
@@ -332,18 +323,8 @@ internal sealed partial class Http2ClientConnection
             CheckKnown(streamId, "WINDOW_UPDATE");
             return;
         }
-        if (increment == 0)
-        {
-            ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent a WINDOW_UPDATE of 0 on stream {streamId}.");
-            return;
-        }
-        stream.SendWindow += increment;
-        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
-        {
-            ResetFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The backend overflowed the send window of stream {streamId}.");
-            return;
-        }
-        Http2SendWindows.WakeIfWaiting(stream, _touched);
+        if (Http2SendWindows.CreditStream(stream, streamId, increment, _touched, "backend") is { } error)
+            ResetFromReadLoop(stream, error.Code, error.Reason);
     }
 
     private static ReadOnlySequence<byte> StripPadding(byte flags, ReadOnlySequence<byte> payload, string frame) =>

@@ -83,26 +83,25 @@ internal static class Http2Protocol
         return BinaryPrimitives.ReadUInt32BigEndian(bytes);
     }
 
-    /// <summary>Splits the next frame off <paramref name="buffer"/> when it is complete; its length is checked by the caller.</summary>
-    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out int length, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload,
-        int maxLength, out bool tooLong)
+    /// <summary>
+    /// Splits the next frame off <paramref name="buffer"/> when it is complete. A frame longer than
+    /// our SETTINGS_MAX_FRAME_SIZE (the default, 16384) is a connection error (RFC 9113 §4.2).
+    /// </summary>
+    /// <param name="peer">Who sent it, for the error: "client" or "backend".</param>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload,
+        string peer)
     {
         type = default;
         flags = 0;
         streamId = 0;
         payload = default;
-        length = 0;
-        tooLong = false;
         if (buffer.Length < FrameHeaderLength)
             return false;
         Span<byte> header = stackalloc byte[FrameHeaderLength];
         buffer.Slice(0, FrameHeaderLength).CopyTo(header);
-        length = (header[0] << 16) | (header[1] << 8) | header[2];
-        if (length > maxLength)
-        {
-            tooLong = true;
-            return false;
-        }
+        var length = (header[0] << 16) | (header[1] << 8) | header[2];
+        if (length > DefaultMaxFrameSize)
+            throw new Http2ConnectionException($"The {peer} sent a {length}-byte frame; the limit is {DefaultMaxFrameSize}.", Http2ErrorCode.FrameSizeError);
         if (buffer.Length < FrameHeaderLength + length)
             return false;
         type = (Http2FrameType)header[3];

@@ -37,6 +37,23 @@ internal static class Http2SendWindows
     }
 
     /// <summary>
+    /// A stream WINDOW_UPDATE: the stream's window grows and its writer is queued to wake. An
+    /// increment of 0 or an overflow is a stream error (RFC 9113 §6.9, §6.9.1): returned, for the
+    /// caller to reset the stream with.
+    /// </summary>
+    public static (Http2ErrorCode Code, string Reason)? CreditStream<TStream>(TStream stream, int streamId, int increment, List<TStream> toWake, string peer)
+        where TStream : IHttp2SendWindow
+    {
+        if (increment == 0)
+            return (Http2ErrorCode.ProtocolError, $"The {peer} sent a WINDOW_UPDATE of 0 on stream {streamId}.");
+        stream.SendWindow += increment;
+        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
+            return (Http2ErrorCode.FlowControlError, $"The {peer} overflowed the send window of stream {streamId}.");
+        WakeIfWaiting(stream, toWake);
+        return null;
+    }
+
+    /// <summary>
     /// A new SETTINGS_INITIAL_WINDOW_SIZE: every open stream's window moves by the difference
     /// (RFC 9113 §6.9.2), and writers are queued to wake when it grew.
     /// </summary>

@@ -30,7 +30,7 @@ internal sealed partial class Http2ServerConnection
                 var buffer = result.Buffer;
                 lock (SyncRoot)
                 {
-                    while (TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload))
+                    while (Http2Protocol.TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload, "client"))
                         ProcessFrame(type, flags, streamId, payload);
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -122,15 +122,6 @@ internal sealed partial class Http2ServerConnection
         lock (SyncRoot)
             _output.Pending.Write(Encoding.ASCII.GetBytes(response));
         await _output.FlushAndStopAsync();
-    }
-
-    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out Http2FrameType type, out byte flags, out int streamId, out ReadOnlySequence<byte> payload)
-    {
-        if (Http2Protocol.TryReadFrame(ref buffer, out var length, out type, out flags, out streamId, out payload, Http2Protocol.DefaultMaxFrameSize, out var tooLong))
-            return true;
-        if (tooLong)
-            throw new Http2ConnectionException($"The client sent a {length}-byte frame; the limit is {Http2Protocol.DefaultMaxFrameSize}.", Http2ErrorCode.FrameSizeError);
-        return false;
     }
 
     /// <summary>After a read's frames: start the new streams' applications, wake writers and aborted streams, send.</summary>
@@ -465,18 +456,8 @@ internal sealed partial class Http2ServerConnection
                 throw ProtocolError($"it sent WINDOW_UPDATE on stream {streamId}, which it never opened.");
             return;
         }
-        if (increment == 0)
-        {
-            ResetStreamFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The client sent a WINDOW_UPDATE of 0 on stream {streamId}.");
-            return;
-        }
-        stream.SendWindow += increment;
-        if (stream.SendWindow > Http2Protocol.MaxWindowSize)
-        {
-            ResetStreamFromReadLoop(stream, Http2ErrorCode.FlowControlError, $"The client overflowed the send window of stream {streamId}.");
-            return;
-        }
-        Http2SendWindows.WakeIfWaiting(stream, _toWake);
+        if (Http2SendWindows.CreditStream(stream, streamId, increment, _toWake, "client") is { } error)
+            ResetStreamFromReadLoop(stream, error.Code, error.Reason);
     }
 
     private void ResetStreamFromReadLoop(int streamId, Http2ErrorCode code)
