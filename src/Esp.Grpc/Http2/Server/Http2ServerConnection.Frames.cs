@@ -547,7 +547,7 @@ internal sealed partial class Http2ServerConnection
 
         public bool EndsStream { get; private set; }
 
-        public HeaderDictionary Headers { get; } = new(8);
+        public HeaderFieldList Headers { get; } = new();
 
         public string? Error { get; private set; }
 

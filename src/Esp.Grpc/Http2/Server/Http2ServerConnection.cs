@@ -227,7 +227,7 @@ internal sealed partial class Http2ServerConnection
     }
 
     /// <summary>Encodes and queues a response header block (or trailers when <paramref name="status"/> is null). Under the lock.</summary>
-    private bool WriteHeaderBlock(Http2ServerStream stream, HeaderDictionary fields, int? status, bool endStream)
+    private bool WriteHeaderBlock(Http2ServerStream stream, HeaderFieldList fields, int? status, bool endStream)
     {
         _responseBlock.ResetWrittenCount();
         _encoder.BeginBlock(_responseBlock);

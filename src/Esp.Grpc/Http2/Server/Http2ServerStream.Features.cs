@@ -12,8 +12,8 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
     IHttpResponseFeature, IHttpResponseBodyFeature, IHttpResponseTrailersFeature,
     IHttpConnectionFeature, IHttpResetFeature, IHttpMaxRequestBodySizeFeature
 {
-    private readonly HeaderDictionary _responseHeaders = new();
-    private HeaderDictionary? _trailers;
+    private readonly HeaderFieldList _responseHeaders = new(4);
+    private HeaderFieldList? _trailers;
     private Dictionary<Type, object?>? _overrides;
     private int _revision;
     private int _statusCode = StatusCodes.Status200OK;
@@ -62,9 +62,9 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
     /// <summary>The status and headers to send, read under the connection's lock when the HEADERS frame is encoded.</summary>
     internal int ResponseStatusCode => _statusCode;
 
-    internal HeaderDictionary ResponseHeaderFields => _responseHeaders;
+    internal HeaderFieldList ResponseHeaderFields => _responseHeaders;
 
-    internal HeaderDictionary? ResponseTrailerFields => _trailers;
+    internal HeaderFieldList? ResponseTrailerFields => _trailers;
 
     // --- IFeatureCollection
 
@@ -234,7 +234,7 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
 
     IHeaderDictionary IHttpResponseTrailersFeature.Trailers
     {
-        get => _trailers ??= new HeaderDictionary();
+        get => _trailers ??= new HeaderFieldList(4);
         set => throw new NotSupportedException("The response trailers cannot be replaced.");
     }
 
