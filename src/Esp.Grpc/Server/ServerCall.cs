@@ -100,10 +100,11 @@ internal sealed class ServerCall : IDisposable
         if (!MessageCompression.IsSupported(_requestEncoding))
             return MessageCompression.UnsupportedEncoding(_requestEncoding);
 
-        var metadata = new Metadata();
+        // The handler's metadata is built when it first asks (ServerCallContext.RequestHeaders), as
+        // grpc-dotnet does; a binary header that is not base64 still fails the call before it runs.
         foreach (var header in request.Headers)
         {
-            if (!MetadataHeaders.TryAdd(metadata, header.Key, header.Value))
+            if (Metadata.IsBinaryKey(header.Key) && !MetadataHeaders.TryAdd(new Metadata(), header.Key, header.Value))
                 return MetadataHeaders.InvalidBinaryHeader(header.Key);
         }
 
@@ -113,7 +114,7 @@ internal sealed class ServerCall : IDisposable
             bodySize.MaxRequestBodySize = null;
 
         _callCancellation = CancellationTokenSource.CreateLinkedTokenSource(HttpContext.RequestAborted);
-        Context = new ServerCallContext(this, _method, metadata, deadline, _callCancellation.Token);
+        Context = new ServerCallContext(this, _method, deadline, _callCancellation.Token);
         if (deadline != DateTime.MaxValue)
             _deadlineTimer = _options.TimeProvider.CreateTimer(static s => ((ServerCall)s!).OnDeadline(), this, _timeout, Timeout.InfiniteTimeSpan);
         return null;
@@ -207,6 +208,15 @@ internal sealed class ServerCall : IDisposable
         {
             throw CallerGone(ex);
         }
+    }
+
+    /// <summary>The request's custom metadata; binary values were checked when the call started.</summary>
+    internal static Metadata ReadMetadata(IHeaderDictionary headers)
+    {
+        var metadata = new Metadata();
+        foreach (var header in headers)
+            MetadataHeaders.TryAdd(metadata, header.Key, header.Value);
+        return metadata;
     }
 
     /// <summary>

@@ -7,11 +7,10 @@ public sealed class ServerCallContext
 {
     private readonly ServerCall _call;
 
-    internal ServerCallContext(ServerCall call, string method, Metadata requestHeaders, DateTime deadline, CancellationToken cancellationToken)
+    internal ServerCallContext(ServerCall call, string method, DateTime deadline, CancellationToken cancellationToken)
     {
         _call = call;
         Method = method;
-        RequestHeaders = requestHeaders;
         Deadline = deadline;
         CancellationToken = cancellationToken;
         // Read now: the HttpContext is recycled when the call ends, a handler may look later.
@@ -30,7 +29,23 @@ public sealed class ServerCallContext
     /// <summary>When the call expires (UTC); <see cref="DateTime.MaxValue"/> when the caller set no deadline.</summary>
     public DateTime Deadline { get; }
 
-    public Metadata RequestHeaders { get; }
+    /// <summary>
+    /// The caller's custom metadata (protocol headers left out), built from the request's headers
+    /// on first use: ask while the call runs, as the request is recycled when it ends.
+    /// </summary>
+    public Metadata RequestHeaders => field ??= ReadRequestHeaders();
+
+    private Metadata ReadRequestHeaders()
+    {
+        try
+        {
+            return ServerCall.ReadMetadata(_call.HttpContext.Request.Headers);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new InvalidOperationException($"The call {Method} has ended: read its RequestHeaders while it runs.");
+        }
+    }
 
     /// <summary>Cancelled when the caller cancels, the deadline passes or the connection drops.</summary>
     public CancellationToken CancellationToken { get; }

@@ -88,12 +88,31 @@ public sealed class ServerCallTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Context_RequestHeadersFirstReadAfterTheCallEnded_ClearError()
+    {
+        var host = await StartAsync(unary: (_, context) =>
+        {
+            _started.SetResult(context);
+            return Task.FromResult(new EchoResponse());
+        });
+        using var channel = GrpcChannel.ForAddress(host.Address);
+
+        using var call = channel.UnaryCall(GrpcWire.UnaryMethod, new EchoRequest(), new CallOptions { Timeout = TimeSpan.FromSeconds(10) });
+        await call.ResponseAsync.DefaultTimeout();
+        var context = await _started.Task.DefaultTimeout();
+
+        var error = Assert.Throws<InvalidOperationException>(() => context.RequestHeaders);
+        Assert.Equal("The call /esp.interop.Echo/Unary has ended: read its RequestHeaders while it runs.", error.Message);
+    }
+
+    [Fact]
     public async Task Context_RequestMetadataPeerAndHeaders_VisibleToHandler()
     {
         var host = await StartAsync(unary: async (_, context) =>
         {
             await context.WriteResponseHeadersAsync(new Metadata().Add("x-early", "yes"));
             context.ResponseTrailers.Add("x-late", "done");
+            Assert.NotEmpty(context.RequestHeaders); // read while the call runs
             _started.SetResult(context);
             return new EchoResponse();
         });
