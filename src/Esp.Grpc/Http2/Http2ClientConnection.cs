@@ -69,7 +69,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         _scheme = scheme;
         _authority = authority;
         _keepAlive = keepAlive;
-        _output = new Http2Output(transport, _streams, ex => Fail(new Http2ConnectionException($"Writing to the backend failed: {ex.Message}", inner: ex)));
+        _output = new Http2Output(transport, SyncRoot, ex => Fail(new Http2ConnectionException($"Writing to the backend failed: {ex.Message}", inner: ex)));
         // Before the read loop: a connection failing at once disposes the timer too.
         if (keepAlive.Timeout > TimeSpan.Zero)
             _keepAliveTimer = keepAlive.Time.CreateTimer(static c => ((Http2ClientConnection)c!).OnKeepAliveTick(), this, keepAlive.Timeout, keepAlive.Timeout);
@@ -79,7 +79,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     }
 
     /// <summary>Guards every mutable field of the connection and of its streams.</summary>
-    internal object SyncRoot => _streams;
+    internal Lock SyncRoot { get; } = new();
 
     /// <summary>Set when the connection failed or was closed: no stream can start on it any more.</summary>
     public bool IsClosed

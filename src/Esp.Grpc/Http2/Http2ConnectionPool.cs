@@ -21,6 +21,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
     private readonly TimeSpan _connectTimeout;
     private readonly Http2KeepAlive _keepAlive;
     private readonly List<Http2ClientConnection> _connections = [];
+    private readonly Lock _sync = new();
     private Task<Http2ClientConnection>? _connecting;
     private bool _disposed;
 
@@ -43,7 +44,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
     {
         get
         {
-            lock (_connections)
+            lock (_sync)
                 return _connections.Count(c => !c.IsClosed);
         }
     }
@@ -58,7 +59,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
         while (true)
         {
             Task<Http2ClientConnection> connecting;
-            lock (_connections)
+            lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 for (var i = 0; i < _connections.Count; i++)
@@ -77,7 +78,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
             }
             finally
             {
-                lock (_connections)
+                lock (_sync)
                 {
                     if (_connecting == connecting && connecting.IsCompleted)
                         _connecting = null;
@@ -96,7 +97,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
         {
             var connection = await OpenAsync();
             bool disposed;
-            lock (_connections)
+            lock (_sync)
             {
                 disposed = _disposed;
                 if (!disposed)
@@ -111,7 +112,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
         }
         finally
         {
-            lock (_connections)
+            lock (_sync)
                 _connecting = null;
         }
     }
@@ -175,7 +176,7 @@ internal sealed class Http2ConnectionPool : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http2ClientConnection[] connections;
-        lock (_connections)
+        lock (_sync)
         {
             _disposed = true;
             connections = [.. _connections];

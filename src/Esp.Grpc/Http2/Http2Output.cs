@@ -8,7 +8,7 @@ namespace Esp.Grpc.Http2;
 /// is scheduled or running, and whatever is added until it runs goes out with it, so concurrent
 /// streams' frames share system calls.
 /// </summary>
-internal sealed class Http2Output(Stream transport, object syncRoot, Action<Exception> onWriteFailed)
+internal sealed class Http2Output(Stream transport, Lock syncRoot, Action<Exception> onWriteFailed)
 {
     private const int InitialBuffer = 16 * 1024;
     private const int MaxRetainedBuffer = 1024 * 1024;

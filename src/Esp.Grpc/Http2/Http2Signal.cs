@@ -8,7 +8,7 @@ namespace Esp.Grpc.Http2;
 /// Continuations run inline on the waking thread (the connection's read loop batches wakes so
 /// a waiter resumes once per read, and never while the lock is held).
 /// </summary>
-internal sealed class Http2Signal(object syncRoot) : IValueTaskSource
+internal sealed class Http2Signal(Lock syncRoot) : IValueTaskSource
 {
     private ManualResetValueTaskSourceCore<bool> _core;
     private bool _armed;

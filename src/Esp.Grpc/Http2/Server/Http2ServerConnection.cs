@@ -80,7 +80,7 @@ internal sealed partial class Http2ServerConnection
         _decoder = new HpackDecoder(maxHeaderListSize: options.MaxHeaderListSize);
         _headerBlock = new Http2HeaderBlockReader(2 * options.MaxHeaderListSize, "client");
         _connectionReceiveWindow = options.ConnectionReceiveWindow;
-        _output = new Http2Output(transport, _streams, ex => Close($"writing failed: {ex.Message}"));
+        _output = new Http2Output(transport, SyncRoot, ex => Close($"writing failed: {ex.Message}"));
         _timer = options.Time.CreateTimer(static c => ((Http2ServerConnection)c!).OnTimer(), this, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
     }
 
@@ -93,7 +93,7 @@ internal sealed partial class Http2ServerConnection
     public IPEndPoint? RemoteEndPoint { get; }
 
     /// <summary>Guards every mutable field of the connection and its streams' flow-control state.</summary>
-    internal object SyncRoot => _streams;
+    internal Lock SyncRoot { get; } = new();
 
     /// <summary>Completes when the connection is closed and its read loop has ended.</summary>
     public Task Closed => _closed.Task;
