@@ -170,6 +170,9 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
     {
         get
         {
+            // Once the source exists, Abort cancels it: no lock for the handler's later reads.
+            if (Volatile.Read(ref _aborted) is { } created)
+                return created.Token;
             lock (_connection.SyncRoot)
             {
                 _aborted ??= new CancellationTokenSource();
