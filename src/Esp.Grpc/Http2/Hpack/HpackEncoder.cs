@@ -52,6 +52,16 @@ internal sealed class HpackEncoder
     private readonly RecentField[] _recent = new RecentField[8];
     private int _nextRecent;
 
+    // The string overload's last long unindexed literals whose name the static table holds, encoded,
+    // by instance: such a literal's octets do not depend on either dynamic table, so a repeat is
+    // copied out instead of narrowed and written again (a caller's bearer token, never indexed,
+    // is the same string on every call of a connection).
+    private const int RememberedLiteralMinLength = 64;
+    private const int RememberedLiteralMaxLength = 8192;
+    private readonly RecentLiteral[] _recentLiterals = new RecentLiteral[4];
+    private int _nextRecentLiteral;
+    private readonly ArrayBufferWriter<byte> _literalScratch = new();
+
     private byte[] _scratch = []; // the Latin-1 octets of the string overload's name and value
     private int _tableSize; // the size we use: min(ours, the peer's), signalled or about to be
     private int _pendingMinimum = -1; // the smallest size since the last one signalled, or -1
@@ -140,6 +150,12 @@ internal sealed class HpackEncoder
             WriteIndexed(output, IndexOf(recent));
             return;
         }
+        var rememberLiteral = indexing != HpackIndexing.Index && value.Length is >= RememberedLiteralMinLength and <= RememberedLiteralMaxLength;
+        if (rememberLiteral && FindRecentLiteral(name, value, indexing) is { } encoded)
+        {
+            output.Write(encoded);
+            return;
+        }
         var length = checked(name.Length + value.Length);
         if (_scratch.Length < length)
             _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
@@ -149,6 +165,15 @@ internal sealed class HpackEncoder
             throw new ArgumentException($"HPACK: the header name '{name}' has a character above U+00FF.", nameof(name));
         if (!TryLatin1(value, valueOctets))
             throw new ArgumentException($"HPACK: the value of header '{name}' has a character above U+00FF.", nameof(value));
+        if (rememberLiteral && HpackStaticTable.FindName(nameOctets) != 0)
+        {
+            _literalScratch.ResetWrittenCount();
+            EncodeOctets(_literalScratch, nameOctets, valueOctets, indexing);
+            output.Write(_literalScratch.WrittenSpan);
+            _recentLiterals[_nextRecentLiteral] = new RecentLiteral(name, value, indexing, _literalScratch.WrittenSpan.ToArray());
+            _nextRecentLiteral = (_nextRecentLiteral + 1) % _recentLiterals.Length;
+            return;
+        }
         if (EncodeOctets(output, nameOctets, valueOctets, indexing) is >= 0 and var entry)
         {
             _recent[_nextRecent] = new RecentField(name, value, entry);
@@ -213,6 +238,16 @@ internal sealed class HpackEncoder
                 return recent.Entry;
         }
         return -1;
+    }
+
+    private byte[]? FindRecentLiteral(string name, string value, HpackIndexing indexing)
+    {
+        foreach (var recent in _recentLiterals)
+        {
+            if (ReferenceEquals(recent.Value, value) && ReferenceEquals(recent.Name, name) && recent.Indexing == indexing)
+                return recent.Encoded;
+        }
+        return null;
     }
 
     /// <summary>Narrows and checks in one (vectorised) pass; false when a character is above U+00FF.</summary>
@@ -319,6 +354,9 @@ internal sealed class HpackEncoder
 
     /// <summary>A field the string overload indexed: its strings, and the entry that holds their octets.</summary>
     private readonly record struct RecentField(string Name, string Value, long Entry);
+
+    /// <summary>An unindexed literal the string overload wrote, as it went on the wire.</summary>
+    private readonly record struct RecentLiteral(string Name, string Value, HpackIndexing Indexing, byte[] Encoded);
 
     /// <summary>An entry's hashes and the next older entry in each of its two chains.</summary>
     private readonly record struct Link(uint PairHash, uint NameHash, long NextPair, long NextName);

@@ -58,6 +58,36 @@ public class HpackEncoderTests
         Assert.Equal([("x-user", userInfo)], encoder.DynamicTable.Entries());
     }
 
+    [Fact]
+    public void Encode_SameLongUnindexedLiteralAgain_SameOctetsWhateverTheTablesHold()
+    {
+        var encoder = new HpackEncoder();
+        var decoder = new HpackDecoder();
+        var token = "Bearer " + new string('t', 700);
+        byte[] Block(HpackIndexing indexing, params (string, string)[] fields)
+        {
+            var block = encoder.EncodeBlock(indexing, fields);
+            Assert.Equal(fields, decoder.Decode(block));
+            Assert.Equal(decoder.DynamicTable.Entries(), encoder.DynamicTable.Entries());
+            return block;
+        }
+
+        var first = Block(HpackIndexing.NeverIndex, ("authorization", token));
+        Assert.Equal("1f08", Convert.ToHexStringLower(first[..2])); // never indexed, name 23 (static): 15 + 8
+        Block(HpackIndexing.Index, ("x-filler", new string('f', 1000)));
+        Assert.Equal(first, Block(HpackIndexing.NeverIndex, ("authorization", token)));
+        Assert.Equal(first, Block(HpackIndexing.NeverIndex, ("authorization", new string(token)))); // another instance
+        Assert.NotEqual(first[0], Block(HpackIndexing.WithoutIndexing, ("authorization", token))[0]);
+
+        // A name only the dynamic table holds is indexed from it while it lives, a literal after.
+        var value = new string('v', 100);
+        Block(HpackIndexing.Index, ("x-custom", "1"));
+        Assert.Equal("1f2f", Convert.ToHexStringLower(Block(HpackIndexing.NeverIndex, ("x-custom", value))[..2])); // name 62: 15 + 47
+        for (var i = 0; i < 4; i++)
+            Block(HpackIndexing.Index, ($"x-filler-{i}", new string('f', 1000)));
+        Assert.Equal(0x10, Block(HpackIndexing.NeverIndex, ("x-custom", value))[0]);
+    }
+
     private static byte[] RoundTrip(HpackEncoder encoder, HpackDecoder decoder, params (string Name, string Value)[] fields)
     {
         var block = encoder.EncodeBlock(HpackIndexing.Index, fields);
