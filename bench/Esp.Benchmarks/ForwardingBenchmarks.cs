@@ -27,7 +27,7 @@ public class ForwardingBenchmarks : IDisposable
         var forwarded = 0;
         foreach (var name in TypicalHeaders)
         {
-            if (ProxyHeaders.ForwardRequestHeader(name))
+            if (ProxyHeaders.FateOfRequestHeader(name) != RequestHeaderFate.Drop)
                 forwarded++;
         }
         return forwarded;

@@ -279,15 +279,11 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
                 headers.Write(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t), HpackIndexing.WithoutIndexing);
             foreach (var header in request.Headers)
             {
-                var name = header.Key;
-                if (!ProxyHeaders.ForwardRequestHeader(name)
-                    || string.Equals(name, GrpcProtocol.ContentTypeHeader, StringComparison.OrdinalIgnoreCase)
-                    || string.Equals(name, GrpcProtocol.TimeoutHeader, StringComparison.OrdinalIgnoreCase))
-                {
+                var fate = ProxyHeaders.FateOfRequestHeader(header.Key);
+                if (fate == RequestHeaderFate.Drop)
                     continue;
-                }
-                var lowerName = ProxyHeaders.LowerCase(name);
-                var indexing = ProxyHeaders.IsCredential(lowerName) ? HpackIndexing.NeverIndex : HpackIndexing.Index;
+                var lowerName = ProxyHeaders.LowerCase(header.Key);
+                var indexing = fate == RequestHeaderFate.ForwardNeverIndexed ? HpackIndexing.NeverIndex : HpackIndexing.Index;
                 if (BackendAuthorization is not null && lowerName == "authorization")
                     lowerName = ProxyHeaders.ForwardedAuthorization;
                 foreach (var value in header.Value)

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using Esp.Grpc.Http2.Server;
+using Esp.Grpc.Protocol;
 
 namespace Esp.Forwarding;
 
@@ -38,25 +40,31 @@ internal static class ProxyHeaders
         UserInfo, ForwardedAuthorization, ConsumerType, ConsumerNumber, ConsumerName,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    public static bool ForwardRequestHeader(string name) =>
-        name.Length > 0 && name[0] != ':' && !HopByHop.Contains(name) && !ProxyOwned.Contains(name);
-
     public static bool ForwardResponseHeader(string name) =>
         name.Length > 0 && name[0] != ':' && !HopByHop.Contains(name);
-
-    public static bool IsProxyOwned(string name) => ProxyOwned.Contains(name);
 
     /// <summary>
     /// Credentials: sent to the backend as never-indexed literals (RFC 7541 §7.1.3), so that no
     /// HPACK table on the way keeps them.
     /// </summary>
-    private static readonly FrozenSet<string> Credentials = new[]
-    {
-        "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-goog-iap-jwt-assertion", ForwardedAuthorization,
-    }.ToFrozenSet(StringComparer.Ordinal);
+    private static readonly string[] Credentials =
+    [
+        "authorization", "cookie", "x-api-key", "api-key", "x-goog-iap-jwt-assertion",
+    ];
 
-    /// <param name="lowerName">A lower-case header name.</param>
-    public static bool IsCredential(string lowerName) => Credentials.Contains(lowerName);
+    /// <summary>
+    /// Every request header with a fate other than <see cref="RequestHeaderFate.Forward"/>, for one
+    /// lookup per header: hop-by-hop and proxy-owned ones are dropped, and so are <c>content-type</c>
+    /// and <c>grpc-timeout</c>, which the forwarder writes itself; credentials go never-indexed.
+    /// </summary>
+    private static readonly FrozenDictionary<string, RequestHeaderFate> RequestHeaderFates = Credentials
+        .Select(name => KeyValuePair.Create(name, RequestHeaderFate.ForwardNeverIndexed))
+        .Concat(HopByHop.Concat(ProxyOwned).Append(GrpcProtocol.ContentTypeHeader).Append(GrpcProtocol.TimeoutHeader)
+            .Select(name => KeyValuePair.Create(name, RequestHeaderFate.Drop)))
+        .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    public static RequestHeaderFate FateOfRequestHeader(string name) =>
+        name.Length == 0 || name[0] == ':' ? RequestHeaderFate.Drop : RequestHeaderFates.GetValueOrDefault(name, RequestHeaderFate.Forward);
 
     /// <summary>Kestrel's names for the headers it knows (<c>User-Agent</c>, ...) in the lower case HTTP/2 requires.</summary>
     private static readonly FrozenDictionary<string, string> KnownLowerCase = typeof(Microsoft.Net.Http.Headers.HeaderNames)
@@ -77,9 +85,23 @@ internal static class ProxyHeaders
     /// <summary>Removes every proxy-owned header a caller sent.</summary>
     public static void RemoveProxyOwned(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
     {
+        // Our HTTP/2 server's headers: one pass, and every proxy-owned name starts with "x-".
+        if (headers is HeaderFieldList fields)
+        {
+            fields.RemoveWhere(static name => name.StartsWith("x-", StringComparison.OrdinalIgnoreCase) && ProxyOwned.Contains(name));
+            return;
+        }
         foreach (var name in ProxyOwned.Items)
             headers.Remove(name);
     }
+}
+
+/// <summary>What becomes of a caller's header on its way to the backend.</summary>
+internal enum RequestHeaderFate
+{
+    Forward,
+    ForwardNeverIndexed,
+    Drop,
 }
 
 /// <summary>Who called, as far as the proxy checked: what the backend is told.</summary>

@@ -121,6 +121,23 @@ internal sealed class HeaderFieldList : IHeaderDictionary
         return true;
     }
 
+    /// <summary>Removes every field whose name <paramref name="match"/> picks, in one pass.</summary>
+    public void RemoveWhere(Func<string, bool> match)
+    {
+        ThrowIfReadOnly();
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            if (!match(_fields[i].Key))
+                _fields[kept++] = _fields[i];
+        }
+        if (kept == _count)
+            return;
+        Array.Clear(_fields, kept, _count - kept);
+        _count = kept;
+        _index = null;
+    }
+
     public bool Contains(KeyValuePair<string, StringValues> item) => TryGetValue(item.Key, out var value) && value == item.Value;
 
     public void Clear()

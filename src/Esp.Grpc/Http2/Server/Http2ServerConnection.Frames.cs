@@ -324,7 +324,7 @@ internal sealed partial class Http2ServerConnection
             return;
         }
         var stream = new Http2ServerStream(this, streamId, request, _application, _peerInitialWindow, _options.StreamReceiveWindow,
-            _spareRequestPipes.TryPop(out var pipe) ? pipe : null, _spareResponseBuffers.TryPop(out var buffer) ? buffer : null);
+            _spareRequestBodies.TryPop(out var body) ? body : null, _spareResponseBuffers.TryPop(out var buffer) ? buffer : null);
         _streams.Add(streamId, stream);
         if (_headerBlock.EndsStream)
             stream.OnRequestEnd();

@@ -49,7 +49,7 @@ internal sealed partial class Http2ServerConnection
     private readonly HashSet<int> _resetOpenStreams = []; // we reset them; the client may still send on them
     private readonly Queue<int> _resetOrder = new();
     private readonly RememberedValues _rememberedValues = new();
-    private readonly Stack<Pipe> _spareRequestPipes = new();
+    private readonly Stack<Http2RequestBody> _spareRequestBodies = new();
     private readonly Stack<ArrayBufferWriter<byte>> _spareResponseBuffers = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -314,37 +314,38 @@ internal sealed partial class Http2ServerConnection
         _output.RequestSend();
     }
 
-    /// <summary>The application consumed request bytes: credit them back to the client's windows.</summary>
-    internal void OnRequestBodyConsumed(Http2ServerStream stream, int count)
+    /// <summary>
+    /// The application consumed request bytes: credit them back to the client's windows (under the
+    /// lock); true when a WINDOW_UPDATE is pending, for <see cref="RequestSend"/> after the lock.
+    /// </summary>
+    internal bool CreditRequestBodyLocked(Http2ServerStream stream, int count)
     {
+        if (_closing)
+            return false;
         var send = false;
-        lock (SyncRoot)
+        _connectionUncredited += count;
+        if (_connectionUncredited >= _options.ConnectionReceiveWindow / 4)
         {
-            if (_closing)
-                return;
-            _connectionUncredited += count;
-            if (_connectionUncredited >= _options.ConnectionReceiveWindow / 4)
+            Http2FrameWriter.WindowUpdate(_output.Pending, 0, _connectionUncredited);
+            _connectionReceiveWindow += _connectionUncredited;
+            _connectionUncredited = 0;
+            send = true;
+        }
+        if (!stream.RequestEnded)
+        {
+            stream.UncreditedBytes += count;
+            if (stream.UncreditedBytes >= _options.StreamReceiveWindow / 4)
             {
-                Http2FrameWriter.WindowUpdate(_output.Pending, 0, _connectionUncredited);
-                _connectionReceiveWindow += _connectionUncredited;
-                _connectionUncredited = 0;
+                Http2FrameWriter.WindowUpdate(_output.Pending, stream.Id, stream.UncreditedBytes);
+                stream.ReceiveWindow += stream.UncreditedBytes;
+                stream.UncreditedBytes = 0;
                 send = true;
             }
-            if (!stream.RequestEnded)
-            {
-                stream.UncreditedBytes += count;
-                if (stream.UncreditedBytes >= _options.StreamReceiveWindow / 4)
-                {
-                    Http2FrameWriter.WindowUpdate(_output.Pending, stream.Id, stream.UncreditedBytes);
-                    stream.ReceiveWindow += stream.UncreditedBytes;
-                    stream.UncreditedBytes = 0;
-                    send = true;
-                }
-            }
         }
-        if (send)
-            _output.RequestSend();
+        return send;
     }
+
+    internal void RequestSend() => _output.RequestSend();
 
     /// <summary>The application is done with the stream: forget it, tell the client to stop sending if it still is.</summary>
     internal void OnStreamDone(Http2ServerStream stream)
@@ -385,12 +386,10 @@ internal sealed partial class Http2ServerConnection
     /// <summary>A finished stream's request pipe and response buffer serve the connection's next streams (under the lock).</summary>
     private void KeepBuffers(Http2ServerStream stream)
     {
-        if (_spareRequestPipes.Count < MaxKeptBuffers && stream.RequestBodyReaderCompleted)
+        if (_spareRequestBodies.Count < MaxKeptBuffers && stream.RequestBody.ReaderCompleted)
         {
-            var pipe = stream.RequestBodyPipe;
-            pipe.Writer.Complete();
-            pipe.Reset();
-            _spareRequestPipes.Push(pipe);
+            stream.RequestBody.Reset();
+            _spareRequestBodies.Push(stream.RequestBody);
         }
         if (_spareResponseBuffers.Count < MaxKeptBuffers && stream.ResponseBuffer.Capacity <= MaxKeptResponseBuffer)
         {

@@ -146,7 +146,7 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
 
     Stream IHttpRequestFeature.Body
     {
-        get => _requestStream ??= _requestReader.AsStream(leaveOpen: true);
+        get => _requestStream ??= _requestBody.AsStream(leaveOpen: true);
         set => _requestStream = value;
     }
 
@@ -154,7 +154,7 @@ internal sealed partial class Http2ServerStream : IFeatureCollection,
 
     bool IHttpRequestBodyDetectionFeature.CanHaveBody => !_requestEndedWithHeaders;
 
-    PipeReader IRequestBodyPipeFeature.Reader => _requestReader;
+    PipeReader IRequestBodyPipeFeature.Reader => _requestBody;
 
     bool IHttpMaxRequestBodySizeFeature.IsReadOnly => true;
 

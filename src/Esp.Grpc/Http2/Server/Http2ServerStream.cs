@@ -12,27 +12,21 @@ namespace Esp.Grpc.Http2.Server;
 /// application sees it through (the stream is its own feature collection, as Kestrel's are).
 /// Flow-control and state fields are guarded by the connection's lock.
 /// </summary>
-internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2SendWindow
+internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2SendWindow, IRequestBodyWindow
 {
-    private static readonly PipeOptions RequestPipeOptions = new(
-        pauseWriterThreshold: 0, // flow control bounds what a client may send before the application reads
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.Inline,
-        useSynchronizationContext: false);
-
     private readonly Http2ServerConnection _connection;
     private readonly RequestDelegate _application;
-    private readonly Pipe _requestBody;
-    private readonly RequestBodyReader _requestReader;
+    private readonly Http2RequestBody _requestBody;
     private readonly ResponseBodyWriter _responseWriter;
     private CancellationTokenSource? _aborted;
     private bool _abortRequested;
     private readonly bool _requestEndedWithHeaders;
 
     public Http2ServerStream(Http2ServerConnection connection, int id, Http2ServerConnection.RequestHeaders request, RequestDelegate application, int sendWindow, int receiveWindow,
-        Pipe? requestBody, ArrayBufferWriter<byte>? responseBuffer)
+        Http2RequestBody? requestBody, ArrayBufferWriter<byte>? responseBuffer)
     {
-        _requestBody = requestBody ?? new Pipe(RequestPipeOptions);
+        _requestBody = requestBody ?? new Http2RequestBody(connection.SyncRoot);
+        _requestBody.Attach(this);
         ResponseBuffer = responseBuffer ?? new ArrayBufferWriter<byte>(4096);
         _connection = connection;
         _application = application;
@@ -48,7 +42,6 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
         RequestHeaders = request.Headers;
         DeclaredContentLength = request.ContentLength;
         _requestEndedWithHeaders = request.EndsStream;
-        _requestReader = new RequestBodyReader(this, _requestBody.Reader);
         _responseWriter = new ResponseBodyWriter(this);
         WindowSignal = new Http2Signal(connection.SyncRoot);
     }
@@ -94,30 +87,23 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
     public bool Done { get; set; }
 
     /// <summary>The request body's pipe, reusable once both sides are complete.</summary>
-    public Pipe RequestBodyPipe => _requestBody;
-
-    /// <summary>The application's side of the request body is complete (the pipe may be reset).</summary>
-    public bool RequestBodyReaderCompleted => _requestReader.IsCompleted;
+    public Http2RequestBody RequestBody => _requestBody;
 
     public int ResponseBufferSent { get; set; }
 
     // --- Called by the connection's read loop.
 
     /// <summary>Request body bytes (under the lock; the pipe never blocks, flow control bounds it).</summary>
-    public void OnRequestData(ReadOnlySequence<byte> data)
-    {
-        foreach (var segment in data)
-            _requestBody.Writer.Write(segment.Span);
-        // Never waits: the pipe has no pause threshold (the client's flow-control window is the bound).
-        var flush = _requestBody.Writer.FlushAsync();
-        if (!flush.IsCompleted)
-            _ = flush.AsTask();
-    }
+    public void OnRequestData(ReadOnlySequence<byte> data) => _requestBody.Write(data);
+
+    bool IRequestBodyWindow.CreditLocked(int count) => _connection.CreditRequestBodyLocked(this, count);
+
+    void IRequestBodyWindow.SendCredit() => _connection.RequestSend();
 
     public void OnRequestEnd()
     {
         RequestEnded = true;
-        _requestBody.Writer.Complete();
+        _requestBody.CompleteWriting();
     }
 
     /// <summary>The request cannot go on (client reset, connection lost, server stopping): fail the body and fire RequestAborted. Outside the lock.</summary>
@@ -131,7 +117,7 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
             _abortRequested = true;
             Aborted = true;
             RequestEnded = true;
-            _requestBody.Writer.Complete(new IOException(reason));
+            _requestBody.CompleteWriting(new IOException(reason));
             aborted = _aborted; // null: nobody holds RequestAborted yet, and its getter sees _abortRequested
         }
         WindowSignal.Wake();
@@ -181,7 +167,7 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
             _connection.ResetStream(this, Http2ErrorCode.InternalError);
         }
         await RunCompletedCallbacksAsync();
-        await _requestReader.CompleteAsync();
+        await _requestBody.CompleteAsync();
         _connection.OnStreamDone(this);
     }
 
@@ -206,51 +192,6 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
 
     [LoggerMessage(20, LogLevel.Error, "The request {Method} {Path} failed in the application", EventName = "ApplicationError")]
     private static partial void LogApplicationError(ILogger logger, Exception exception, string method, string path);
-
-    /// <summary>The request body as the application reads it; what it consumes is credited back to the client's windows.</summary>
-    private sealed class RequestBodyReader(Http2ServerStream stream, PipeReader inner) : PipeReader
-    {
-        private ReadOnlySequence<byte> _lastRead;
-        private bool _completed;
-
-        public bool IsCompleted => _completed;
-
-        public override bool TryRead(out ReadResult result)
-        {
-            if (!inner.TryRead(out result))
-                return false;
-            _lastRead = result.Buffer;
-            return true;
-        }
-
-        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
-        {
-            var result = await inner.ReadAsync(cancellationToken);
-            _lastRead = result.Buffer;
-            return result;
-        }
-
-        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
-
-        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
-        {
-            var count = _lastRead.Slice(_lastRead.Start, consumed).Length;
-            _lastRead = default;
-            inner.AdvanceTo(consumed, examined);
-            if (count > 0)
-                stream._connection.OnRequestBodyConsumed(stream, (int)count);
-        }
-
-        public override void CancelPendingRead() => inner.CancelPendingRead();
-
-        public override void Complete(Exception? exception = null)
-        {
-            if (_completed)
-                return;
-            _completed = true;
-            inner.Complete(exception);
-        }
-    }
 
     /// <summary>The response body as the application writes it: buffered on the stream, framed when flushed.</summary>
     private sealed class ResponseBodyWriter(Http2ServerStream stream) : PipeWriter
