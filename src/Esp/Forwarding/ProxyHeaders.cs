@@ -45,7 +45,8 @@ internal static class ProxyHeaders
 
     /// <summary>
     /// Credentials: sent to the backend as never-indexed literals (RFC 7541 §7.1.3), so that no
-    /// HPACK table on the way keeps them.
+    /// HPACK table on the way keeps them (<c>proxy-authorization</c> and a caller's
+    /// <c>x-forwarded-authorization</c> are not sent at all).
     /// </summary>
     private static readonly string[] Credentials =
     [
