@@ -42,6 +42,15 @@ internal static class MetadataHeaders
         return TryAdd(metadata, name, list);
     }
 
+    /// <summary>A request's custom metadata (a server checks its binary values before the handler runs).</summary>
+    public static Metadata Read(IEnumerable<KeyValuePair<string, StringValues>> headers)
+    {
+        var metadata = new Metadata();
+        foreach (var header in headers)
+            TryAdd(metadata, header.Key, header.Value);
+        return metadata;
+    }
+
     /// <summary>Entries that may go on the wire: protocol headers cannot be overridden through metadata.</summary>
     public static IEnumerable<Metadata.Entry> Sendable(Metadata metadata) =>
         metadata.Where(e => !GrpcProtocol.IsReservedHeader(e.Key));

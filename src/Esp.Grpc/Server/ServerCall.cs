@@ -210,15 +210,6 @@ internal sealed class ServerCall : IDisposable
         }
     }
 
-    /// <summary>The request's custom metadata; binary values were checked when the call started.</summary>
-    internal static Metadata ReadMetadata(IHeaderDictionary headers)
-    {
-        var metadata = new Metadata();
-        foreach (var header in headers)
-            MetadataHeaders.TryAdd(metadata, header.Key, header.Value);
-        return metadata;
-    }
-
     /// <summary>
     /// Kestrel fails the body (an IOException, or a ConnectionAbortedException) when the caller
     /// resets the stream, and raises RequestAborted a moment later. Cancel the call now, so the handler sees one consistent

@@ -1,3 +1,4 @@
+using Esp.Grpc.Protocol;
 using Microsoft.AspNetCore.Http;
 
 namespace Esp.Grpc.Server;
@@ -39,7 +40,7 @@ public sealed class ServerCallContext
     {
         try
         {
-            return ServerCall.ReadMetadata(_call.HttpContext.Request.Headers);
+            return MetadataHeaders.Read(_call.HttpContext.Request.Headers);
         }
         catch (ObjectDisposedException)
         {

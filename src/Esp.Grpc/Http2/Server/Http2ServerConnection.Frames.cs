@@ -242,15 +242,16 @@ internal sealed partial class Http2ServerConnection
             stream.OnRequestEnd();
     }
 
-    private void CreditConnection(int count)
+    /// <summary>Credits octets back to the connection's window (under the lock); true when a WINDOW_UPDATE was queued.</summary>
+    private bool CreditConnection(int count)
     {
         _connectionUncredited += count;
-        if (_connectionUncredited >= _options.ConnectionReceiveWindow / 4)
-        {
-            Http2FrameWriter.WindowUpdate(_output.Pending, 0, _connectionUncredited);
-            _connectionReceiveWindow += _connectionUncredited;
-            _connectionUncredited = 0;
-        }
+        if (_connectionUncredited < _options.ConnectionReceiveWindow / 4)
+            return false;
+        Http2FrameWriter.WindowUpdate(_output.Pending, 0, _connectionUncredited);
+        _connectionReceiveWindow += _connectionUncredited;
+        _connectionUncredited = 0;
+        return true;
     }
 
     private void OnHeaders(byte flags, int streamId, ReadOnlySequence<byte> payload)

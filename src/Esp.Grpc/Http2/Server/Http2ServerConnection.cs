@@ -322,15 +322,7 @@ internal sealed partial class Http2ServerConnection
     {
         if (_closing)
             return false;
-        var send = false;
-        _connectionUncredited += count;
-        if (_connectionUncredited >= _options.ConnectionReceiveWindow / 4)
-        {
-            Http2FrameWriter.WindowUpdate(_output.Pending, 0, _connectionUncredited);
-            _connectionReceiveWindow += _connectionUncredited;
-            _connectionUncredited = 0;
-            send = true;
-        }
+        var send = CreditConnection(count);
         if (!stream.RequestEnded)
         {
             stream.UncreditedBytes += count;
@@ -383,7 +375,7 @@ internal sealed partial class Http2ServerConnection
             _resetOpenStreams.Remove(_resetOrder.Dequeue());
     }
 
-    /// <summary>A finished stream's request pipe and response buffer serve the connection's next streams (under the lock).</summary>
+    /// <summary>A finished stream's request body and response buffer serve the connection's next streams (under the lock).</summary>
     private void KeepBuffers(Http2ServerStream stream)
     {
         if (_spareRequestBodies.Count < MaxKeptBuffers && stream.RequestBody.ReaderCompleted)

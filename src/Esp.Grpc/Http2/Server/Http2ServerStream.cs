@@ -86,14 +86,14 @@ internal sealed partial class Http2ServerStream : IThreadPoolWorkItem, IHttp2Sen
     /// <summary>The application is done and the connection forgot the stream (its buffers may serve another).</summary>
     public bool Done { get; set; }
 
-    /// <summary>The request body's pipe, reusable once both sides are complete.</summary>
+    /// <summary>The request body, reusable by another stream once the application completed it.</summary>
     public Http2RequestBody RequestBody => _requestBody;
 
     public int ResponseBufferSent { get; set; }
 
     // --- Called by the connection's read loop.
 
-    /// <summary>Request body bytes (under the lock; the pipe never blocks, flow control bounds it).</summary>
+    /// <summary>Request body bytes (under the lock; never blocks: the stream's flow-control window bounds them).</summary>
     public void OnRequestData(ReadOnlySequence<byte> data) => _requestBody.Write(data);
 
     bool IRequestBodyWindow.CreditLocked(int count) => _connection.CreditRequestBodyLocked(this, count);
