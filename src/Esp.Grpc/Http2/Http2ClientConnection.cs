@@ -211,6 +211,8 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     internal void CloseStream(Http2ClientStream stream)
     {
         var reset = false;
+        bool drained;
+        byte[]? body;
         lock (SyncRoot)
         {
             if (!stream.IsClosed)
@@ -222,10 +224,15 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
                 WriteRstStream(stream.Id, Http2ErrorCode.Cancel);
             else
                 reset = false;
+            body = stream.TakeBodyBuffer();
+            drained = IsDrainedLocked();
         }
+        if (body is not null)
+            ArrayPool<byte>.Shared.Return(body);
         if (reset)
             RequestSend();
-        CloseIfDrained();
+        if (drained)
+            FailDrained();
     }
 
     /// <summary>Takes the stream's window credit once it is worth a WINDOW_UPDATE (under the lock).</summary>
@@ -356,13 +363,17 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     /// <summary>A draining connection (after GOAWAY) closes once its last stream is done.</summary>
     private void CloseIfDrained()
     {
+        bool drained;
         lock (SyncRoot)
-        {
-            if (!_draining || _streams.Count > 0 || _failure is not null)
-                return;
-        }
-        Fail(new Http2ConnectionException("The backend closed the connection (GOAWAY)."));
+            drained = IsDrainedLocked();
+        if (drained)
+            FailDrained();
     }
+
+    /// <summary>Whether the backend's GOAWAY left nothing to finish on this connection (under the lock).</summary>
+    private bool IsDrainedLocked() => _draining && _streams.Count == 0 && _failure is null;
+
+    private void FailDrained() => Fail(new Http2ConnectionException("The backend closed the connection (GOAWAY)."));
 
     /// <summary>Closes the connection: GOAWAY, then the transport; open streams fail.</summary>
     public async ValueTask DisposeAsync()

@@ -210,17 +210,15 @@ internal sealed class Http2ClientStream : IDisposable, IHttp2SendWindow
     public void Cancel() => _connection.ResetStream(this, Http2ErrorCode.Cancel, new OperationCanceledException("The call was cancelled."), wakeOnThreadPool: true);
 
     /// <summary>Ends the exchange: resets it if either side is still open and frees its buffers.</summary>
-    public void Dispose()
+    public void Dispose() => _connection.CloseStream(this);
+
+    /// <summary>Hands the body buffer back for the pool as the stream closes (under the lock).</summary>
+    internal byte[]? TakeBodyBuffer()
     {
-        _connection.CloseStream(this);
-        lock (_connection.SyncRoot)
-        {
-            if (_body is { } body)
-            {
-                _body = null;
-                ArrayPool<byte>.Shared.Return(body);
-            }
-        }
+        var body = _body;
+        _body = null;
+        _bodyStart = _bodyEnd = 0;
+        return body;
     }
 
     /// <summary>Prepares the writer's wait for send window; call under the lock, then await <see cref="WaitForWindowAsync"/> outside it.</summary>

@@ -47,13 +47,15 @@ internal static class TokenLocator
         foreach (var provider in providers)
         {
             var locations = provider.JwtLocations.Count > 0 ? provider.JwtLocations : DefaultLocations;
+            // A token's providers: the method's own list when it has just this one (no list per call).
+            var readers = providers.Count == 1 ? providers : null;
             foreach (var location in locations)
-                Read(request, location, provider, ref found);
+                Read(request, location, provider, readers, ref found);
         }
         return found ?? (IReadOnlyList<FoundToken>)[];
     }
 
-    private static void Read(HttpRequest request, JwtLocation location, AuthProvider provider, ref List<FoundToken>? found)
+    private static void Read(HttpRequest request, JwtLocation location, AuthProvider provider, IReadOnlyList<AuthProvider>? readers, ref List<FoundToken>? found)
     {
         switch (location.Kind)
         {
@@ -61,7 +63,7 @@ internal static class TokenLocator
                 foreach (var value in request.Headers[location.Name])
                 {
                     if (value is not null && TryStripPrefix(value, location.ValuePrefix, out var start, out var length))
-                        Add(ref found, value, start, length, provider);
+                        Add(ref found, value, start, length, provider, readers);
                 }
                 break;
             case JwtLocationKind.Query:
@@ -71,17 +73,17 @@ internal static class TokenLocator
                 foreach (var value in request.Query[location.Name])
                 {
                     if (value is not null)
-                        Add(ref found, value, 0, value.Length, provider);
+                        Add(ref found, value, 0, value.Length, provider, readers);
                 }
                 break;
             case JwtLocationKind.Cookie:
                 if (request.Cookies.TryGetValue(location.Name, out var cookie) && cookie is not null)
-                    Add(ref found, cookie, 0, cookie.Length, provider);
+                    Add(ref found, cookie, 0, cookie.Length, provider, readers);
                 break;
         }
     }
 
-    private static void Add(ref List<FoundToken>? found, string source, int start, int length, AuthProvider provider)
+    private static void Add(ref List<FoundToken>? found, string source, int start, int length, AuthProvider provider, IReadOnlyList<AuthProvider>? readers)
     {
         found ??= new List<FoundToken>(1);
         var token = source.AsSpan(start, length);
@@ -94,7 +96,7 @@ internal static class TokenLocator
                 return;
             }
         }
-        found.Add(new FoundToken(source, start, length, [provider]));
+        found.Add(new FoundToken(source, start, length, readers ?? [provider]));
     }
 
     /// <summary>

@@ -36,121 +36,138 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
     public const string AccessLogCategory = "Esp.AccessLog";
 
     /// <param name="caller">Who called, for the backend: the JWT's user info and the API key's consumer, when checked.</param>
+    /// <remarks>
+    /// One async method from the caller's headers to the trailers: each further frame that waits
+    /// for the backend would cost every call a state machine on the heap and one more hop when
+    /// the answer comes.
+    /// </remarks>
     public async Task ForwardAsync(HttpContext context, MethodPolicy method, CallerIdentity caller)
     {
         var started = Stopwatch.GetTimestamp();
         var call = new CallRecord(method.Path, method.Backend.Address);
         try
         {
-            await ForwardCoreAsync(context, method, caller, call);
+            var route = method.Backend;
+
+            // (1) The deadline.
+            if (!TryGetTimeout(context.Request, route, out var timeout, out var invalidTimeout))
+            {
+                await EndTrailersOnlyAsync(context, call, invalidTimeout);
+                return;
+            }
+            // Without a deadline the caller's abort is the only cancel: no extra sources per call.
+            using var deadline = timeout is { } t && t <= GrpcTimeout.MaxTimerDuration ? new CancellationTokenSource(t, time) : null;
+            using var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token);
+            var cancellation = linked?.Token ?? context.RequestAborted;
+
+            // (2) The request: its headers, and with them the body if the caller has sent all of it.
+            var body = new RequestBodyPump(context.Request.BodyReader);
+            bool complete;
+            ReadOnlySequence<byte> completeBody;
+            try
+            {
+                complete = body.TryTakeComplete(out completeBody);
+                if (!complete && method.Kind is MethodType.Unary or MethodType.ServerStreaming)
+                {
+                    switch (await body.WaitForCompleteAsync(CompleteBodyLimit, limits.RequestMessageTimeout, time, cancellation))
+                    {
+                        case BodyWait.Complete:
+                            complete = body.TryTakeComplete(out completeBody);
+                            break;
+                        case BodyWait.Stalled:
+                            LogCallerStalled(logger, method.Path, limits.RequestMessageTimeout.TotalSeconds);
+                            await EndTrailersOnlyAsync(context, call, RequestMessageStalled(limits.RequestMessageTimeout));
+                            return;
+                    }
+                }
+            }
+            catch (Exception) when (body.CallerFailed || cancellation.IsCancellationRequested)
+            {
+                if (!CallerGone(context, deadline, body))
+                    await EndTrailersOnlyAsync(context, call, DeadlineExceeded(timeout!.Value));
+                return;
+            }
+
+            var request = new BackendRequest(context, timeout, caller, BackendAuthorization(method));
+            var backend = backends.For(route.BaseUri);
+            for (var attempt = 1; ; attempt++)
+            {
+                Http2ClientStream stream;
+                try
+                {
+                    stream = await OpenAsync(backend, method.Path, request, complete ? completeBody : null, cancellation);
+                }
+                catch (Exception ex) when (MaySendAgain(ex, complete, attempt))
+                {
+                    continue;
+                }
+                catch (Exception ex)
+                {
+                    await FailAsync(context, method, call, body, deadline, timeout, ex);
+                    return;
+                }
+                Task? pumping = null;
+                using (stream)
+                using (cancellation.UnsafeRegister(CancelStream, stream))
+                {
+                    try
+                    {
+                        if (!complete)
+                            pumping = PumpAsync(body, stream, cancellation);
+
+                        // (3) The headers.
+                        try
+                        {
+                            await stream.WaitForResponseAsync();
+                        }
+                        catch (Exception ex) when (MaySendAgain(ex, complete, attempt))
+                        {
+                            continue;
+                        }
+                        if (complete)
+                            body.Sent(completeBody);
+                        if (!IsGrpcResponse(stream, route, out var notGrpc))
+                        {
+                            call.BytesIn = body.BytesSent;
+                            LogBackendFailed(logger, method.Path, route.Address, notGrpc.Code, notGrpc.Detail);
+                            await EndTrailersOnlyAsync(context, call, notGrpc);
+                            return;
+                        }
+                        CopyResponseHeaders(stream.ResponseHeaders, context.Response);
+                        if (stream.EndedWithHeaders)
+                        {
+                            // The backend ended the call in its headers: so do we, in one HEADERS frame.
+                            call.BytesIn = body.BytesSent;
+                            call.Status = ReadStatus(stream.ResponseHeaders) ?? MissingStatus(context.Response);
+                            await context.Response.CompleteAsync();
+                            return;
+                        }
+
+                        // (4) The body.
+                        call.BytesOut = await CopyResponseBodyAsync(stream, context.Response, cancellation);
+                    }
+                    catch (Exception ex)
+                    {
+                        await FailAsync(context, method, call, body, deadline, timeout, ex);
+                        return;
+                    }
+                    finally
+                    {
+                        if (pumping is not null)
+                            await StopPumpAsync(body, stream, pumping);
+                    }
+
+                    // (5) The trailers.
+                    call.BytesIn = body.BytesSent;
+                    call.Status = CopyTrailers(stream.Trailers, context.Response);
+                    return;
+                }
+            }
         }
         finally
         {
             LogAccess(_accessLog, call.Method, call.Backend, call.Status?.Code.ToString() ?? "reset by caller",
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, call.BytesIn, call.BytesOut);
-        }
-    }
-
-    private async Task ForwardCoreAsync(HttpContext context, MethodPolicy method, CallerIdentity caller, CallRecord call)
-    {
-        var route = method.Backend;
-
-        // (1) The deadline.
-        if (!TryGetTimeout(context.Request, route, out var timeout, out var invalidTimeout))
-        {
-            await EndTrailersOnlyAsync(context, call, invalidTimeout);
-            return;
-        }
-        // Without a deadline the caller's abort is the only cancel: no extra sources per call.
-        using var deadline = timeout is { } t && t <= GrpcTimeout.MaxTimerDuration ? new CancellationTokenSource(t, time) : null;
-        using var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token);
-        var cancellation = linked?.Token ?? context.RequestAborted;
-
-        // (2) The request: its headers, and with them the body if the caller has sent all of it.
-        var body = new RequestBodyPump(context.Request.BodyReader);
-        bool complete;
-        ReadOnlySequence<byte> completeBody;
-        try
-        {
-            complete = body.TryTakeComplete(out completeBody);
-            if (!complete && method.Kind is MethodType.Unary or MethodType.ServerStreaming)
-            {
-                switch (await body.WaitForCompleteAsync(CompleteBodyLimit, limits.RequestMessageTimeout, time, cancellation))
-                {
-                    case BodyWait.Complete:
-                        complete = body.TryTakeComplete(out completeBody);
-                        break;
-                    case BodyWait.Stalled:
-                        LogCallerStalled(logger, method.Path, limits.RequestMessageTimeout.TotalSeconds);
-                        await EndTrailersOnlyAsync(context, call, RequestMessageStalled(limits.RequestMessageTimeout));
-                        return;
-                }
-            }
-        }
-        catch (Exception) when (body.CallerFailed || cancellation.IsCancellationRequested)
-        {
-            if (!CallerGone(context, deadline, body))
-                await EndTrailersOnlyAsync(context, call, DeadlineExceeded(timeout!.Value));
-            return;
-        }
-        Http2ClientStream stream;
-        try
-        {
-            var request = new BackendRequest(context, timeout, caller, BackendAuthorization(method));
-            stream = await StartAsync(backends.For(route.BaseUri), method.Path, request, complete ? completeBody : null, cancellation);
-            if (complete)
-                body.Sent(completeBody);
-        }
-        catch (Exception ex)
-        {
-            await FailAsync(context, method, call, body, deadline, timeout, ex);
-            return;
-        }
-        Task? pumping = null;
-        using (stream)
-        using (cancellation.UnsafeRegister(CancelStream, stream))
-        {
-            try
-            {
-                if (!complete)
-                    pumping = PumpAsync(body, stream, cancellation);
-
-                // (3) The headers.
-                await stream.WaitForResponseAsync();
-                if (!IsGrpcResponse(stream, route, out var notGrpc))
-                {
-                    call.BytesIn = body.BytesSent;
-                    LogBackendFailed(logger, method.Path, route.Address, notGrpc.Code, notGrpc.Detail);
-                    await EndTrailersOnlyAsync(context, call, notGrpc);
-                    return;
-                }
-                CopyResponseHeaders(stream.ResponseHeaders, context.Response);
-                if (stream.EndedWithHeaders)
-                {
-                    // The backend ended the call in its headers: so do we, in one HEADERS frame.
-                    call.BytesIn = body.BytesSent;
-                    call.Status = ReadStatus(stream.ResponseHeaders) ?? MissingStatus(context.Response);
-                    await context.Response.CompleteAsync();
-                    return;
-                }
-
-                // (4) The body.
-                call.BytesOut = await CopyResponseBodyAsync(stream, context.Response, cancellation);
-            }
-            catch (Exception ex)
-            {
-                await FailAsync(context, method, call, body, deadline, timeout, ex);
-                return;
-            }
-            finally
-            {
-                if (pumping is not null)
-                    await StopPumpAsync(body, stream, pumping);
-            }
-
-            // (5) The trailers.
-            call.BytesIn = body.BytesSent;
-            call.Status = CopyTrailers(stream.Trailers, context.Response);
         }
     }
 
@@ -164,36 +181,31 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
     private static readonly Action<object?> CancelStream = static stream => ((Http2ClientStream)stream!).Cancel();
 
     /// <summary>
-    /// Opens the backend stream. A body the caller has sent in full goes with the headers, and is
-    /// kept until the backend answers: a stream the backend refused without processing it
-    /// (REFUSED_STREAM, or beyond the last stream of its GOAWAY: RFC 9113 §8.7) is then sent once
-    /// more, on another connection, so a backend restarting gracefully loses no unary call.
+    /// Whether a call is sent once more, on another connection: a stream the backend refused
+    /// without processing it (REFUSED_STREAM, or beyond the last stream of its GOAWAY: RFC 9113
+    /// §8.7), the first time, when the caller's whole body was kept (a backend restarting
+    /// gracefully then loses no unary call).
     /// </summary>
-    private static async ValueTask<Http2ClientStream> StartAsync(Http2ConnectionPool backend, string path, BackendRequest request,
+    private static bool MaySendAgain(Exception exception, bool completeBody, int attempt) =>
+        completeBody && attempt == 1 && exception is Http2StreamException { ErrorCode: Http2ErrorCode.RefusedStream };
+
+    /// <summary>Opens the backend stream; a body the caller has sent in full goes with the headers.</summary>
+    private static async ValueTask<Http2ClientStream> OpenAsync(Http2ConnectionPool backend, string path, BackendRequest request,
         ReadOnlySequence<byte>? completeBody, CancellationToken cancellation)
     {
-        for (var attempt = 1; ; attempt++)
+        var stream = await backend.StartStreamAsync(path, request, static (headers, request) => request.WriteHeaders(headers),
+            endStream: false, send: completeBody is null, cancellation);
+        if (completeBody is not { } sent)
+            return stream;
+        try
         {
-            var stream = await backend.StartStreamAsync(path, request, static (headers, request) => request.WriteHeaders(headers),
-                endStream: false, send: completeBody is null, cancellation);
-            if (completeBody is not { } sent)
-                return stream;
-            try
-            {
-                await stream.WriteAsync(sent, endStream: true);
-                using (cancellation.UnsafeRegister(CancelStream, stream))
-                    await stream.WaitForResponseAsync();
-                return stream;
-            }
-            catch (Http2StreamException refused) when (refused.ErrorCode == Http2ErrorCode.RefusedStream && attempt == 1)
-            {
-                stream.Dispose();
-            }
-            catch (Exception)
-            {
-                stream.Dispose();
-                throw;
-            }
+            await stream.WriteAsync(sent, endStream: true);
+            return stream;
+        }
+        catch (Exception)
+        {
+            stream.Dispose();
+            throw;
         }
     }
 
