@@ -18,16 +18,22 @@ internal sealed partial class Http2ClientConnection
             {
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
+                bool send, drained;
                 lock (SyncRoot)
                 {
                     _receivedSinceTick = true;
                     while (Http2Protocol.TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload, "backend"))
                         ProcessFrame(type, flags, streamId, payload);
+                    DisarmTouchedLocked();
+                    send = _output.ClaimSendLocked();
+                    drained = IsDrainedLocked();
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
-                RequestSend();
-                WakeTouched();
-                CloseIfDrained();
+                if (send)
+                    _output.StartSend();
+                CompleteDisarmed();
+                if (drained)
+                    FailDrained();
                 if (result.IsCompleted)
                 {
                     throw new Http2ConnectionException(buffer.IsEmpty
@@ -353,6 +359,22 @@ internal sealed partial class Http2ClientConnection
         for (var i = 0; i < _touched.Count; i++)
             _touched[i].Wake();
         _touched.Clear();
+    }
+
+    /// <summary>The read's touched streams' waits, disarmed under the read's own lock (no lock per stream to wake it).</summary>
+    private void DisarmTouchedLocked()
+    {
+        for (var i = 0; i < _touched.Count; i++)
+            _touched[i].DisarmWaitsLocked(_disarmed);
+        _touched.Clear();
+    }
+
+    /// <summary>Resumes the waits <see cref="DisarmTouchedLocked"/> collected: outside the lock, as they run inline.</summary>
+    private void CompleteDisarmed()
+    {
+        for (var i = 0; i < _disarmed.Count; i++)
+            _disarmed[i].Complete();
+        _disarmed.Clear();
     }
 
     private static uint ReadUInt32(ReadOnlySequence<byte> payload) => Http2Protocol.ReadUInt32(payload);

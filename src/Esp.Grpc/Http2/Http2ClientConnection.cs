@@ -39,6 +39,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private readonly Http2HeaderBlockReader _headerBlock = new(2 * MaxHeaderListSize, "backend");
     private readonly Dictionary<int, Http2ClientStream> _streams = [];
     private readonly List<Http2ClientStream> _touched = [];
+    private readonly List<Http2Signal> _disarmed = []; // read loop only
     private readonly ArrayBufferWriter<byte> _requestBlock = new(1024); // a request header block being encoded
     private readonly Task _readLoop;
 
@@ -107,6 +108,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     public Http2ClientStream? TryStartStream<TState>(string path, TState state, Action<Http2HeaderWriter, TState> writeHeaders, bool endStream, bool send)
     {
         Http2ClientStream stream;
+        var sendClaimed = false;
         lock (SyncRoot)
         {
             if (_failure is not null || _draining || _nextStreamId < 0 || _streams.Count >= _peerMaxConcurrentStreams)
@@ -140,9 +142,11 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
             WriteHeaderFrames(stream.Id, _requestBlock.WrittenSpan, endStream);
             if (endStream)
                 stream.RequestEnded = true;
+            if (send)
+                sendClaimed = _output.ClaimSendLocked();
         }
-        if (send)
-            RequestSend();
+        if (sendClaimed)
+            _output.StartSend();
         return stream;
     }
 
@@ -151,7 +155,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     {
         while (true)
         {
-            bool done;
+            bool done, send;
             lock (SyncRoot)
             {
                 if (stream.RequestDiscarded)
@@ -181,8 +185,10 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
                 done = data.IsEmpty;
                 if (!done)
                     stream.ArmWindowWait();
+                send = _output.ClaimSendLocked();
             }
-            RequestSend();
+            if (send)
+                _output.StartSend();
             if (done)
                 return;
             await stream.WaitForWindowAsync();

@@ -129,6 +129,15 @@ internal sealed class Http2ClientStream : IDisposable, IHttp2SendWindow
         _window?.Wake();
     }
 
+    /// <summary>Disarms this stream's armed waits under the lock, adding them to <paramref name="toComplete"/> to complete outside it.</summary>
+    internal void DisarmWaitsLocked(List<Http2Signal> toComplete)
+    {
+        if (_response.DisarmLocked())
+            toComplete.Add(_response);
+        if (_window?.DisarmLocked() == true)
+            toComplete.Add(_window);
+    }
+
     // --- The consumer's side.
 
     /// <summary>Waits for the response's headers; throws if the stream failed first.</summary>

@@ -27,12 +27,26 @@ internal sealed class Http2Signal(Lock syncRoot) : IValueTaskSource
     {
         lock (syncRoot)
         {
-            if (!_armed)
+            if (!DisarmLocked())
                 return;
-            _armed = false;
         }
-        _core.SetResult(true);
+        Complete();
     }
+
+    /// <summary>
+    /// <see cref="Wake"/> in two halves, for a caller that holds the owner's lock anyway: true when
+    /// a wait was armed, which the caller then completes with <see cref="Complete"/> outside the lock.
+    /// </summary>
+    public bool DisarmLocked()
+    {
+        if (!_armed)
+            return false;
+        _armed = false;
+        return true;
+    }
+
+    /// <summary>Completes the wait that <see cref="DisarmLocked"/> disarmed (runs the waiter inline).</summary>
+    public void Complete() => _core.SetResult(true);
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 

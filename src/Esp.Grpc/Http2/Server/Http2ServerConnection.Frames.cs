@@ -28,13 +28,15 @@ internal sealed partial class Http2ServerConnection
             {
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
+                bool send;
                 lock (SyncRoot)
                 {
                     while (Http2Protocol.TryReadFrame(ref buffer, out var type, out var flags, out var streamId, out var payload, "client"))
                         ProcessFrame(type, flags, streamId, payload);
+                    send = _output.ClaimSendLocked();
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
-                AfterRead();
+                AfterRead(send);
                 if (result.IsCompleted)
                 {
                     if (!buffer.IsEmpty)
@@ -49,7 +51,8 @@ internal sealed partial class Http2ServerConnection
             LogClosed(Logger, Id, ex.Message);
             lock (SyncRoot)
                 SendGoAway(ex.ErrorCode, ex.Message);
-            AfterRead();
+            AfterRead(sendClaimed: false);
+            _output.RequestSend();
             await _output.FlushAndStopAsync();
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
@@ -124,8 +127,12 @@ internal sealed partial class Http2ServerConnection
         await _output.FlushAndStopAsync();
     }
 
-    /// <summary>After a read's frames: start the new streams' applications, wake writers and aborted streams, send.</summary>
-    private void AfterRead()
+    /// <summary>
+    /// After a read's frames: start the new streams' applications, wake writers and aborted
+    /// streams, then start the send claimed under the read's lock (queued after the applications,
+    /// so that what they answer at once goes out in the same send).
+    /// </summary>
+    private void AfterRead(bool sendClaimed)
     {
         for (var i = 0; i < _started.Count; i++)
             ThreadPool.UnsafeQueueUserWorkItem(_started[i], preferLocal: false);
@@ -136,7 +143,8 @@ internal sealed partial class Http2ServerConnection
         for (var i = 0; i < _toAbort.Count; i++)
             _toAbort[i].Stream.Abort(_toAbort[i].Reason);
         _toAbort.Clear();
-        _output.RequestSend();
+        if (sendClaimed)
+            _output.StartSend();
     }
 
     private void ProcessFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySequence<byte> payload)

@@ -145,7 +145,8 @@ internal sealed partial class Http2ServerConnection
     {
         while (true)
         {
-            bool done;
+            bool send;
+            Task? backlogBelow = null;
             lock (SyncRoot)
             {
                 if (stream.Aborted || stream.ResponseEnded || _closing)
@@ -154,70 +155,88 @@ internal sealed partial class Http2ServerConnection
                     stream.ResponseBufferSent = 0;
                     return;
                 }
-                var unsent = stream.ResponseBuffer.WrittenCount - stream.ResponseBufferSent;
-                var trailers = stream.ResponseTrailerFields;
-                if (!stream.HeadersSent)
+                if (!WriteResponseLocked(stream, end, out var windowExhausted))
+                    return;
+                if (windowExhausted)
                 {
-                    var headersOnly = end && unsent == 0 && (trailers is null || trailers.Count == 0);
-                    if (!WriteResponseHeaders(stream, headersOnly))
-                        return;
-                    if (headersOnly)
-                    {
-                        EndResponse(stream);
-                        done = true;
-                        goto Send;
-                    }
-                }
-                while (unsent > 0)
-                {
-                    var size = (int)Math.Min(Math.Min(unsent, _peerMaxFrameSize), Math.Min(stream.SendWindow, _connectionSendWindow));
-                    if (size <= 0)
-                        break;
-                    var data = new ReadOnlySequence<byte>(stream.ResponseBuffer.WrittenMemory.Slice(stream.ResponseBufferSent, size));
-                    var last = end && size == unsent && (trailers is null || trailers.Count == 0);
-                    Http2FrameWriter.Data(_output.Pending, stream.Id, data, last);
-                    stream.SendWindow -= size;
-                    _connectionSendWindow -= size;
-                    stream.ResponseBufferSent += size;
-                    unsent -= size;
-                    if (last)
-                        EndResponse(stream);
-                }
-                if (unsent == 0)
-                {
-                    stream.ResponseBuffer.ResetWrittenCount();
-                    stream.ResponseBufferSent = 0;
-                    if (end && !stream.ResponseEnded)
-                    {
-                        if (trailers is { Count: > 0 })
-                        {
-                            if (!WriteHeaderBlock(stream, trailers, status: null, endStream: true))
-                                return;
-                        }
-                        else
-                        {
-                            Http2FrameWriter.Data(_output.Pending, stream.Id, ReadOnlySequence<byte>.Empty, endStream: true);
-                        }
-                        EndResponse(stream);
-                    }
-                    done = true;
-                }
-                else
-                {
-                    done = false;
                     stream.WaitingForWindow = true;
                     stream.WindowSignal.Arm();
                 }
+                else
+                {
+                    backlogBelow = _output.BacklogBelowLocked(ResponseBacklogLimit);
+                }
+                send = _output.ClaimSendLocked();
             }
-        Send:
-            _output.RequestSend();
-            if (done)
+            if (send)
+                _output.StartSend();
+            if (backlogBelow is not null)
             {
-                await _output.WaitForBacklogBelowAsync(ResponseBacklogLimit);
+                await backlogBelow;
                 return;
             }
             await stream.WindowSignal.WaitAsync();
         }
+    }
+
+    /// <summary>
+    /// Frames what the stream's response has ready (under the lock): the headers if not sent yet,
+    /// the body within the windows (<paramref name="windowExhausted"/> when some is left for a
+    /// WINDOW_UPDATE) and, when <paramref name="end"/>, the end. False when the header block could
+    /// not be encoded (the stream was reset).
+    /// </summary>
+    private bool WriteResponseLocked(Http2ServerStream stream, bool end, out bool windowExhausted)
+    {
+        windowExhausted = false;
+        var unsent = stream.ResponseBuffer.WrittenCount - stream.ResponseBufferSent;
+        var trailers = stream.ResponseTrailerFields;
+        if (!stream.HeadersSent)
+        {
+            var headersOnly = end && unsent == 0 && (trailers is null || trailers.Count == 0);
+            if (!WriteResponseHeaders(stream, headersOnly))
+                return false;
+            if (headersOnly)
+            {
+                EndResponse(stream);
+                return true;
+            }
+        }
+        while (unsent > 0)
+        {
+            var size = (int)Math.Min(Math.Min(unsent, _peerMaxFrameSize), Math.Min(stream.SendWindow, _connectionSendWindow));
+            if (size <= 0)
+                break;
+            var data = new ReadOnlySequence<byte>(stream.ResponseBuffer.WrittenMemory.Slice(stream.ResponseBufferSent, size));
+            var last = end && size == unsent && (trailers is null || trailers.Count == 0);
+            Http2FrameWriter.Data(_output.Pending, stream.Id, data, last);
+            stream.SendWindow -= size;
+            _connectionSendWindow -= size;
+            stream.ResponseBufferSent += size;
+            unsent -= size;
+            if (last)
+                EndResponse(stream);
+        }
+        if (unsent > 0)
+        {
+            windowExhausted = true;
+            return true;
+        }
+        stream.ResponseBuffer.ResetWrittenCount();
+        stream.ResponseBufferSent = 0;
+        if (end && !stream.ResponseEnded)
+        {
+            if (trailers is { Count: > 0 })
+            {
+                if (!WriteHeaderBlock(stream, trailers, status: null, endStream: true))
+                    return false;
+            }
+            else
+            {
+                Http2FrameWriter.Data(_output.Pending, stream.Id, ReadOnlySequence<byte>.Empty, endStream: true);
+            }
+            EndResponse(stream);
+        }
+        return true;
     }
 
     private bool WriteResponseHeaders(Http2ServerStream stream, bool endStream)
@@ -342,6 +361,7 @@ internal sealed partial class Http2ServerConnection
     /// <summary>The application is done with the stream: forget it, tell the client to stop sending if it still is.</summary>
     internal void OnStreamDone(Http2ServerStream stream)
     {
+        bool send, done;
         lock (SyncRoot)
         {
             stream.Running = false;
@@ -357,9 +377,13 @@ internal sealed partial class Http2ServerConnection
             KeepBuffers(stream);
             if (_streams.Count == 0 && !_closing)
                 _timer.Change(_options.IdleTimeout, Timeout.InfiniteTimeSpan);
+            send = _output.ClaimSendLocked();
+            done = IsDoneLocked();
         }
-        _output.RequestSend();
-        CloseIfDone();
+        if (send)
+            _output.StartSend();
+        if (done)
+            _ = CloseAfterFlushAsync(AllStreamsDone);
     }
 
     /// <summary>
@@ -431,13 +455,17 @@ internal sealed partial class Http2ServerConnection
 
     private void CloseIfDone()
     {
+        bool done;
         lock (SyncRoot)
-        {
-            if (!_goAwaySent || _streams.Count > 0 || _closing)
-                return;
-        }
-        _ = CloseAfterFlushAsync("GOAWAY sent and every stream done");
+            done = IsDoneLocked();
+        if (done)
+            _ = CloseAfterFlushAsync(AllStreamsDone);
     }
+
+    /// <summary>Whether a GOAWAY was sent and every stream is done (under the lock).</summary>
+    private bool IsDoneLocked() => _goAwaySent && _streams.Count == 0 && !_closing;
+
+    private const string AllStreamsDone = "GOAWAY sent and every stream done";
 
     private async Task CloseAfterFlushAsync(string reason)
     {
