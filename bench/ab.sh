@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# A/B of two `esp` binaries, proxy without auth, with load.sh's pinning and h2load shape.
+# A/B of two `esp` binaries, with load.sh's pinning and h2load shape.
 #
 #   bench/ab.sh A_ESP B_ESP      e.g. bench/ab.sh /tmp/old/bin/Esp/release/esp artifacts/bin/Esp/release/esp
 #
 # Build the other binary from a worktree into its own artifacts path, e.g.
 #   git worktree add /tmp/old a08ba40 && (cd /tmp/old && dotnet build -c Release src/Esp -p:ArtifactsPath=/tmp/oldart)
 #
-# For each of AB_PAIRS pairs, A then B: a fresh Bookstore backend and the binary in front of it,
-# both on CPU 1, h2load on CPU 0 (-c 16 -m 16 -t 1); AB_WARMUP s of load (.NET needs ~45-60 s),
-# then AB_ROUNDS rounds of 3 s warm-up + AB_DURATION s measured. Prints per round req/s, the
-# proxy's and backend's CPU µs per call and the proxy's context switches per call, then medians.
-# Interleaving the binaries spreads a noisy machine's drift over both. Not a substitute for
-# load.sh (no correctness checks beyond h2load's counts): a tool for deciding between two builds.
+# One Bookstore backend and both binaries in front of it, all on CPU 1, h2load on CPU 0
+# (-c 16 -m 16 -t 1). Each binary gets AB_WARMUP s of load (.NET needs ~45-60 s); then AB_ROUNDS
+# times: A, then B, each 3 s warm-up + AB_DURATION s measured, the other one idle. Prints per
+# round req/s, the proxy's and backend's CPU µs per call and the proxy's context switches per
+# call, then the medians and the median of the rounds' B ÷ A. This machine's speed drifts by
+# ±15% over minutes: short alternating rounds put both binaries in every slow phase, and the
+# ratio of neighbouring rounds cancels most of it. Not a substitute for load.sh (no correctness
+# checks beyond h2load's counts): a tool for deciding between two builds.
 #
-#   AB_PAIRS=3  AB_ROUNDS=2  AB_WARMUP=45  AB_DURATION=12
+#   AB_ROUNDS=8  AB_WARMUP=45  AB_DURATION=10
 #   AB_HEADER="authorization: Bearer ..."   one more request header on every call (e.g. a token carried)
 #   AB_CONFIG=path/to/service.yaml          the proxies' service config (default bench/config/bookstore.yaml),
 #                                           e.g. one with an authentication provider for the token above
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 [ $# -eq 2 ] || { sed -n '2,4p' "$0" >&2; exit 2; }
 declare -A BIN=([A]="$1" [B]="$2")
-PAIRS=${AB_PAIRS:-3}; ROUNDS=${AB_ROUNDS:-2}; WARMUP=${AB_WARMUP:-45}; DURATION=${AB_DURATION:-12}
+ROUNDS=${AB_ROUNDS:-8}; WARMUP=${AB_WARMUP:-45}; DURATION=${AB_DURATION:-10}
 BOOKSTORE=artifacts/bin/Bookstore/release/bookstore
 [ -x "$BOOKSTORE" ] || ./esp --help >/dev/null
 command -v h2load >/dev/null || { echo "ab: needs h2load (apt-get install nghttp2-client; bench/load.sh installs it)" >&2; exit 1; }
@@ -47,40 +49,46 @@ switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s
 extra=(); [ -z "${AB_HEADER:-}" ] || extra=(-H "$AB_HEADER")
 load() { taskset -c 0 h2load -c 16 -m 16 -t 1 -H content-type:application/grpc -H te:trailers "${extra[@]}" -d "$tmp/empty.bin" "$@"; }
 
-run() { # label binary -> one pair member: its rounds, appended to $tmp/rows
-    local label=$1 bin=$2 backend proxy bport pport url r p0 b0 c0 p1 b1 c1 n rps
-    taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 --quiet >"$tmp/backend.out" 2>&1 &
-    backend=$!; pids+=("$backend")
-    bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
-    taskset -c 1 "$bin" run --access_log=off --service_config="${AB_CONFIG:-bench/config/bookstore.yaml}" --descriptor="$tmp/bookstore.pb" \
-        --backend="grpc://127.0.0.1:$bport" --listener_address=127.0.0.1 --http2_port=0 >"$tmp/proxy.out" 2>&1 &
-    proxy=$!; pids+=("$proxy")
-    pport=$(port_of "$tmp/proxy.out" 'http2=[0-9]+')
-    url="http://127.0.0.1:$pport/endpoints.examples.bookstore.Bookstore/ListShelves"
-    load -D "$WARMUP" "$url" >/dev/null
-    for r in $(seq "$ROUNDS"); do
-        load -D 3 "$url" >/dev/null
-        p0=$(cpu "$proxy"); b0=$(cpu "$backend"); c0=$(switches "$proxy")
-        load -D "$DURATION" "$url" >"$tmp/h2load.txt"
-        p1=$(cpu "$proxy"); b1=$(cpu "$backend"); c1=$(switches "$proxy")
-        n=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.txt")
-        rps=$(grep -oE '[0-9.]+ req/s' "$tmp/h2load.txt" | head -1 | cut -d' ' -f1)
-        awk -v l="$label" -v rps="$rps" -v n="$n" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v tck="$(getconf CLK_TCK)" \
-            'BEGIN { printf "%s %.0f %.1f %.1f %.2f\n", l, rps, p * 1e6 / tck / n, b * 1e6 / tck / n, c / n }' | tee -a "$tmp/rows"
-    done
-    kill "$proxy" "$backend"; wait "$proxy" "$backend" 2>/dev/null || true
+taskset -c 1 "$BOOKSTORE" server --listen 127.0.0.1 --port 0 --quiet >"$tmp/backend.out" 2>&1 &
+BACKEND=$!; pids+=("$BACKEND")
+bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
+
+declare -A PID URL
+for label in A B; do
+    taskset -c 1 "${BIN[$label]}" run --access_log=off --service_config="${AB_CONFIG:-bench/config/bookstore.yaml}" --descriptor="$tmp/bookstore.pb" \
+        --backend="grpc://127.0.0.1:$bport" --listener_address=127.0.0.1 --http2_port=0 >"$tmp/proxy-$label.out" 2>&1 &
+    PID[$label]=$!; pids+=("${PID[$label]}")
+    URL[$label]="http://127.0.0.1:$(port_of "$tmp/proxy-$label.out" 'http2=[0-9]+')/endpoints.examples.bookstore.Bookstore/ListShelves"
+done
+for label in A B; do
+    load -D "$WARMUP" "${URL[$label]}" >/dev/null
+done
+
+measure() { # label -> one round of that binary, appended to $tmp/rows
+    local label=$1 proxy=${PID[$1]} url=${URL[$1]} p0 b0 c0 p1 b1 c1 n rps
+    load -D 3 "$url" >/dev/null
+    p0=$(cpu "$proxy"); b0=$(cpu "$BACKEND"); c0=$(switches "$proxy")
+    load -D "$DURATION" "$url" >"$tmp/h2load.txt"
+    p1=$(cpu "$proxy"); b1=$(cpu "$BACKEND"); c1=$(switches "$proxy")
+    n=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.txt")
+    rps=$(grep -oE '[0-9.]+ req/s' "$tmp/h2load.txt" | head -1 | cut -d' ' -f1)
+    awk -v l="$label" -v rps="$rps" -v n="$n" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v tck="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%s %.0f %.1f %.1f %.2f\n", l, rps, p * 1e6 / tck / n, b * 1e6 / tck / n, c / n }' | tee -a "$tmp/rows"
 }
 
 echo "binary req/s proxy_us/call backend_us/call proxy_switches/call"
-for pair in $(seq "$PAIRS"); do
-    run A "${BIN[A]}"
-    run B "${BIN[B]}"
+for round in $(seq "$ROUNDS"); do
+    measure A
+    measure B
 done
 echo "medians:"
-for label in A B; do
-    awk -v l="$label" '$1 == l' "$tmp/rows" | sort -k1,1 | python3 -c '
+python3 - "$tmp/rows" <<'PY'
 import statistics, sys
-rows = [line.split() for line in sys.stdin]
-cols = list(zip(*rows))
-print(rows[0][0], *(round(statistics.median(float(x) for x in col), 2) for col in cols[1:]))'
-done
+rows = [line.split() for line in open(sys.argv[1])]
+by = {label: [r for r in rows if r[0] == label] for label in ('A', 'B')}
+for label, mine in by.items():
+    cols = list(zip(*mine))
+    print(label, *(round(statistics.median(float(x) for x in col), 2) for col in cols[1:]))
+ratios = [float(b[1]) / float(a[1]) for a, b in zip(by['A'], by['B'])]
+print('B/A req/s per round:', ' '.join(f'{r:.3f}' for r in ratios), '-> median %.3f' % statistics.median(ratios))
+PY

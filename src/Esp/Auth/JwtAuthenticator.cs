@@ -76,7 +76,7 @@ internal sealed class JwtAuthenticator : IDisposable
         if (_cache.TryGet(found.Span, now, out var cached))
         {
             // Verified before, perhaps for another method: its provider must serve this one too.
-            if (!found.Providers.Contains(cached.Provider))
+            if (!Reads(found.Providers, cached.Provider))
                 return AuthResult.Refused(AuthFailure.UnknownIssuer);
             return CheckClaims(cached.Token, cached.Provider, method, now) is { } refused ? AuthResult.Refused(refused) : AuthResult.Verified(cached.Token);
         }
@@ -104,6 +104,17 @@ internal sealed class JwtAuthenticator : IDisposable
 
         _cache.Add(token, provider, now);
         return AuthResult.Verified(token);
+    }
+
+    /// <summary>Whether the provider is among those that read where the token was found (the model's instances; no enumerator per call).</summary>
+    private static bool Reads(IReadOnlyList<AuthProvider> providers, AuthProvider provider)
+    {
+        for (var i = 0; i < providers.Count; i++)
+        {
+            if (ReferenceEquals(providers[i], provider))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The provider whose issuer the token names, among those that read where it was found.</summary>

@@ -64,8 +64,19 @@ internal static class ProxyHeaders
             .Select(name => KeyValuePair.Create(name, RequestHeaderFate.Drop)))
         .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
-    public static RequestHeaderFate FateOfRequestHeader(string name) =>
-        name.Length == 0 || name[0] == ':' ? RequestHeaderFate.Drop : RequestHeaderFates.GetValueOrDefault(name, RequestHeaderFate.Forward);
+    /// <summary>The same, for names in lower case (every HTTP/2 name): compared as they are, not case by case.</summary>
+    private static readonly FrozenDictionary<string, RequestHeaderFate> LowerCaseRequestHeaderFates =
+        RequestHeaderFates.ToFrozenDictionary(fate => fate.Key.ToLowerInvariant(), fate => fate.Value, StringComparer.Ordinal);
+
+    public static RequestHeaderFate FateOfRequestHeader(string name)
+    {
+        if (name.Length == 0 || name[0] == ':')
+            return RequestHeaderFate.Drop;
+        if (LowerCaseRequestHeaderFates.TryGetValue(name, out var fate))
+            return fate;
+        // HTTP/1.1 names (Kestrel's listeners) come in any case.
+        return name.AsSpan().ContainsAnyInRange('A', 'Z') ? RequestHeaderFates.GetValueOrDefault(name, RequestHeaderFate.Forward) : RequestHeaderFate.Forward;
+    }
 
     /// <summary>Kestrel's names for the headers it knows (<c>User-Agent</c>, ...) in the lower case HTTP/2 requires.</summary>
     private static readonly FrozenDictionary<string, string> KnownLowerCase = typeof(Microsoft.Net.Http.Headers.HeaderNames)

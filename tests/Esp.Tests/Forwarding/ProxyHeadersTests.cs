@@ -10,6 +10,7 @@ public sealed class ProxyHeadersTests
 {
     [Theory]
     [InlineData("user-agent", nameof(RequestHeaderFate.Forward))]
+    [InlineData("User-Agent", nameof(RequestHeaderFate.Forward))]
     [InlineData("x-request-id", nameof(RequestHeaderFate.Forward))]
     [InlineData("grpc-accept-encoding", nameof(RequestHeaderFate.Forward))]
     // Credentials: no HPACK table between us and the backend may keep them.

@@ -497,17 +497,20 @@ internal sealed partial class Http2ServerConnection
     private static partial void LogMalformed(Microsoft.Extensions.Logging.ILogger logger, string connectionId, int streamId, string reason);
 
     /// <summary>
-    /// The connection's last long header values as strings: a client repeats its bearer token and
-    /// its method's path on every call, and the same string then serves each (no 1.5 KB string per call). Compared in
-    /// constant time, as the HPACK decoder's remembered strings are. The <c>:authority</c> (not secret) is kept apart.
-    /// Used by the read loop only.
+    /// The connection's last header values of 16 octets or more as strings: a client repeats its
+    /// bearer token, its method's path and its user-agent on every call, and the same string then
+    /// serves each (no 1.5 KB string per call; and a proxy's HPACK encoder, which remembers the
+    /// strings it last indexed by instance, finds them again without reading their octets). Compared
+    /// in constant time, as the HPACK decoder's remembered strings are. Shorter values are the
+    /// known ones (<see cref="KnownHeaders"/>) or cheap to copy. The <c>:authority</c> (not secret)
+    /// is kept apart. Used by the read loop only.
     /// </summary>
     internal sealed class RememberedValues
     {
-        private const int MinLength = 32;
+        private const int MinLength = 16;
         private const int MaxLength = 8192;
 
-        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[4];
+        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[8];
         private int _next;
 
         public string Text(ReadOnlySpan<byte> value)
