@@ -156,7 +156,7 @@ internal sealed partial class Http2ClientConnection
     private void EndHeaderBlock()
     {
         var streamId = _headerBlock.Complete();
-        var collector = new HeaderCollector();
+        var collector = new HeaderCollector(_rememberedValues);
         bool withinLimit;
         try
         {
@@ -382,8 +382,12 @@ internal sealed partial class Http2ClientConnection
     private static Http2ConnectionException ProtocolError(string what) =>
         new($"The backend broke the HTTP/2 protocol: {what}", Http2ErrorCode.ProtocolError);
 
-    /// <summary>Collects a decoded header block: <c>:status</c> apart, regular fields as strings.</summary>
-    private sealed class HeaderCollector : IHpackHeaderHandler
+    /// <summary>
+    /// Collects a decoded header block: <c>:status</c> apart, regular fields as strings (a value the
+    /// backend repeats, such as its <c>date</c>, as the same string: the server's encoder then
+    /// indexes it again by instance).
+    /// </summary>
+    private sealed class HeaderCollector(RememberedValues remembered) : IHpackHeaderHandler
     {
         public int? Status { get; private set; }
 
@@ -415,7 +419,7 @@ internal sealed partial class Http2ClientConnection
                 Status = status;
                 return;
             }
-            Fields.Add(new(KnownHeaders.Name(name), KnownHeaders.Value(value)));
+            Fields.Add(new(KnownHeaders.Name(name), remembered.Text(value)));
         }
     }
 }

@@ -163,10 +163,13 @@ internal sealed class HpackDecoder
         var remember = length is >= RememberedMinLength and <= RememberedMaxLength;
         if (remember)
         {
-            foreach (var entry in _remembered)
+            for (var i = 0; i < _remembered.Length; i++)
             {
-                if (entry is not null && entry.Encoded.Length == length && ConstantTime.Equals(entry.Encoded, raw))
+                if (_remembered[i] is { } entry && entry.Encoded.Length == length && ConstantTime.Equals(entry.Encoded, raw))
+                {
+                    _rememberedUsed[i] = true;
                     return entry.Decoded;
+                }
             }
         }
         var decoded = Scratch(ref scratchUsed, Huffman.GetMaxDecodedLength(length));
@@ -175,8 +178,7 @@ internal sealed class HpackDecoder
         if (remember)
         {
             // New arrays: a span handed out over a replaced entry stays valid.
-            _remembered[_nextRemembered] = new RememberedString(raw.ToArray(), decoded[..written].ToArray());
-            _nextRemembered = (_nextRemembered + 1) % _remembered.Length;
+            _remembered[ClockReplacement.Next(_rememberedUsed, ref _rememberedHand)] = new RememberedString(raw.ToArray(), decoded[..written].ToArray());
         }
         return decoded[..written];
     }
@@ -189,7 +191,8 @@ internal sealed class HpackDecoder
     private const int RememberedMinLength = 32; // a gRPC :path too: nghttp2 never indexes :path
     private const int RememberedMaxLength = 4096;
     private readonly RememberedString?[] _remembered = new RememberedString?[4];
-    private int _nextRemembered;
+    private readonly bool[] _rememberedUsed = new bool[4];
+    private int _rememberedHand;
 
     private sealed record RememberedString(byte[] Encoded, byte[] Decoded);
 

@@ -45,12 +45,15 @@ internal sealed class HpackEncoder
     private readonly long[] _nameBuckets;
     private readonly Link[] _links; // by slot of the entry number
 
-    // The string overload's last fields added to or found in the dynamic table, by instance: the same
+    // The string overload's last fields added to or found in either table, by instance: the same
     // name and value strings are the same octets, so a repeat whose entry is still in the table is
     // indexed without narrowing, hashing and comparing its octets again (a proxy's user info header,
-    // :path, content-type: the same strings on every call).
-    private readonly RecentField[] _recent = new RecentField[8];
-    private int _nextRecent;
+    // :path, content-type, :method POST: the same strings on every call). Sixteen, replaced by
+    // ClockReplacement: a ring smaller than a block's repeated fields, or one that a per-call value
+    // sweeps, would miss them.
+    private readonly RecentField[] _recent = new RecentField[16];
+    private readonly bool[] _recentUsed = new bool[16];
+    private int _recentHand;
 
     // The string overload's last long unindexed literals whose name the static table holds, encoded,
     // by instance: such a literal's octets do not depend on either dynamic table, so a repeat is
@@ -145,9 +148,9 @@ internal sealed class HpackEncoder
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
-        if (indexing == HpackIndexing.Index && FindRecent(name, value) is >= 0 and var recent)
+        if (indexing == HpackIndexing.Index && FindRecent(name, value) is not NoEntry and var recent)
         {
-            WriteIndexed(output, IndexOf(recent));
+            WriteIndexed(output, recent <= StaticEntryBase ? (int)(StaticEntryBase - recent) : IndexOf(recent));
             return;
         }
         var rememberLiteral = indexing != HpackIndexing.Index && value.Length is >= RememberedLiteralMinLength and <= RememberedLiteralMaxLength;
@@ -174,10 +177,9 @@ internal sealed class HpackEncoder
             _nextRecentLiteral = (_nextRecentLiteral + 1) % _recentLiterals.Length;
             return;
         }
-        if (EncodeOctets(output, nameOctets, valueOctets, indexing) is >= 0 and var entry)
+        if (EncodeOctets(output, nameOctets, valueOctets, indexing) is not NoEntry and var entry && indexing == HpackIndexing.Index)
         {
-            _recent[_nextRecent] = new RecentField(name, value, entry);
-            _nextRecent = (_nextRecent + 1) % _recent.Length;
+            _recent[ClockReplacement.Next(_recentUsed, ref _recentHand)] = new RecentField(name, value, entry);
         }
     }
 
@@ -188,7 +190,10 @@ internal sealed class HpackEncoder
         EncodeOctets(output, name, value, indexing);
     }
 
-    /// <returns>The dynamic table entry the field was indexed as or added as, else -1.</returns>
+    /// <returns>
+    /// The dynamic table entry the field was indexed as or added as; a static table index it was
+    /// indexed as, as <see cref="StaticEntryBase"/> minus the index; else <see cref="NoEntry"/>.
+    /// </returns>
     private long EncodeOctets(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HpackIndexing indexing)
     {
         foreach (var octet in name)
@@ -203,7 +208,7 @@ internal sealed class HpackEncoder
         if (nameIndex != 0 && indexing != HpackIndexing.NeverIndex && HpackStaticTable.FindValue(nameIndex, value) is > 0 and var exact)
         {
             WriteIndexed(output, exact);
-            return -1;
+            return StaticEntryBase - exact;
         }
 
         var nameHash = nameIndex == 0 || indexing == HpackIndexing.Index ? Hash(name, 0) : 0;
@@ -226,19 +231,31 @@ internal sealed class HpackEncoder
             return Insert(name, value, nameHash, pairHash);
         }
         WriteLiteral(output, indexing == HpackIndexing.NeverIndex ? (byte)0x10 : (byte)0x00, 4, nameIndex, name, value);
-        return -1;
+        return NoEntry;
     }
 
-    /// <summary>The live entry the string overload last used for these very instances, else -1.</summary>
+    /// <summary>
+    /// The entry the string overload last used for these very instances, if the table still holds
+    /// it (a static one always does: <c>:method POST</c>, <c>:status 200</c>), else <see cref="NoEntry"/>.
+    /// </summary>
     private long FindRecent(string name, string value)
     {
-        foreach (var recent in _recent)
+        for (var i = 0; i < _recent.Length; i++)
         {
-            if (ReferenceEquals(recent.Value, value) && ReferenceEquals(recent.Name, name) && recent.Entry >= _table.Oldest)
+            ref readonly var recent = ref _recent[i];
+            if (ReferenceEquals(recent.Value, value) && ReferenceEquals(recent.Name, name) && (recent.Entry >= _table.Oldest || recent.Entry <= StaticEntryBase))
+            {
+                _recentUsed[i] = true;
                 return recent.Entry;
+            }
         }
-        return -1;
+        return NoEntry;
     }
+
+    private const long NoEntry = -1;
+
+    /// <summary>Static table index i is remembered as this minus i (below every dynamic entry and <see cref="NoEntry"/>).</summary>
+    private const long StaticEntryBase = -2;
 
     private byte[]? FindRecentLiteral(string name, string value, HpackIndexing indexing)
     {

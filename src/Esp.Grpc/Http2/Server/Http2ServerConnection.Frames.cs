@@ -497,51 +497,6 @@ internal sealed partial class Http2ServerConnection
     private static partial void LogMalformed(Microsoft.Extensions.Logging.ILogger logger, string connectionId, int streamId, string reason);
 
     /// <summary>
-    /// The connection's last header values of 16 octets or more as strings: a client repeats its
-    /// bearer token, its method's path and its user-agent on every call, and the same string then
-    /// serves each (no 1.5 KB string per call; and a proxy's HPACK encoder, which remembers the
-    /// strings it last indexed by instance, finds them again without reading their octets). Compared
-    /// in constant time, as the HPACK decoder's remembered strings are. Shorter values are the
-    /// known ones (<see cref="KnownHeaders"/>) or cheap to copy. The <c>:authority</c> (not secret)
-    /// is kept apart. Used by the read loop only.
-    /// </summary>
-    internal sealed class RememberedValues
-    {
-        private const int MinLength = 16;
-        private const int MaxLength = 8192;
-
-        private readonly (byte[] Octets, string Text)?[] _entries = new (byte[], string)?[8];
-        private int _next;
-
-        public string Text(ReadOnlySpan<byte> value)
-        {
-            if (value.Length is < MinLength or > MaxLength)
-                return KnownHeaders.Value(value);
-            foreach (var entry in _entries)
-            {
-                if (entry is { } known && ConstantTime.Equals(known.Octets, value))
-                    return known.Text;
-            }
-            var text = Encoding.Latin1.GetString(value);
-            _entries[_next] = (value.ToArray(), text);
-            _next = (_next + 1) % _entries.Length;
-            return text;
-        }
-
-        private byte[]? _authorityOctets;
-        private string? _authority;
-
-        /// <summary>The connection's <c>:authority</c>: clients send the same one on every request.</summary>
-        public string Authority(ReadOnlySpan<byte> value)
-        {
-            if (_authority is not null && value.SequenceEqual(_authorityOctets))
-                return _authority;
-            _authorityOctets = value.ToArray();
-            return _authority = Encoding.Latin1.GetString(value);
-        }
-    }
-
-    /// <summary>
     /// Collects a request's header block: pseudo-headers apart, the rest into the request's header
     /// dictionary (repeated cookies joined, RFC 9113 §8.2.3), checking RFC 9113 §8.2 and §8.3 as it goes.
     /// </summary>

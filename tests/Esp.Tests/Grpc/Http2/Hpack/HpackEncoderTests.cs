@@ -59,6 +59,25 @@ public class HpackEncoderTests
     }
 
     [Fact]
+    public void Encode_StaticPairSameInstancesAgain_TheStaticIndexWhateverTheDynamicTableHolds()
+    {
+        var encoder = new HpackEncoder();
+        var decoder = new HpackDecoder();
+        string Hex(params (string, string)[] fields) => Convert.ToHexStringLower(RoundTrip(encoder, decoder, fields));
+        const string method = ":method", post = "POST", status = ":status", ok = "200";
+
+        Assert.Equal("8388", Hex((method, post), (status, ok)));
+        for (var i = 0; i < 40; i++)
+        {
+            // Dynamic entries come and go (evicting every earlier one); the static ones stay where they are.
+            Assert.StartsWith("8388", Hex((method, post), (status, ok), ("x-filler", new string((char)('a' + i % 26), 1000 + i))));
+        }
+        encoder.SetPeerMaxTableSize(0);
+        Assert.Equal("208388", Hex((method, post), (status, ok)));
+        Assert.Empty(encoder.DynamicTable.Entries());
+    }
+
+    [Fact]
     public void Encode_SameLongUnindexedLiteralAgain_SameOctetsWhateverTheTablesHold()
     {
         var encoder = new HpackEncoder();
