@@ -90,6 +90,7 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
 
             var request = new BackendRequest(context, timeout, caller, BackendAuthorization(method));
             var backend = backends.For(route.BaseUri);
+            // The backend stream: a second attempt only when the first was refused unprocessed.
             for (var attempt = 1; ; attempt++)
             {
                 Http2ClientStream stream;
