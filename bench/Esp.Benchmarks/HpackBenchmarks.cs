@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Esp.Grpc.Http2;
 using Esp.Grpc.Http2.Hpack;
 
 namespace Esp.Benchmarks;
@@ -110,6 +111,25 @@ public class HpackBenchmarks
         foreach (var (name, value, indexing) in _request)
             _encoder.Encode(_output, name, value, indexing);
         return _output.WrittenCount;
+    }
+
+    private readonly RememberedValues _remembered = new();
+
+    private readonly byte[][] _requestValues =
+    [
+        Encoding.ASCII.GetBytes("/endpoints.examples.bookstore.Bookstore/ListShelves"),
+        Encoding.ASCII.GetBytes("h2load nghttp2/1.52.0"),
+        Encoding.ASCII.GetBytes("application/grpc"),
+        Encoding.ASCII.GetBytes("Bearer " + new string('t', 750)),
+    ];
+
+    [Benchmark(Description = "RememberedValues: one call's four long values (path, user-agent, content-type, token), all repeats")]
+    public int RememberRequestValues()
+    {
+        var length = 0;
+        foreach (var value in _requestValues)
+            length += _remembered.Text(value).Length;
+        return length;
     }
 
     private int Decode(byte[] block)
