@@ -53,7 +53,9 @@ internal sealed partial class Http2ClientConnection
                 await FlushBeforeCloseAsync();
             }
             Fail(failure);
-            WakeTouched();
+            lock (SyncRoot)
+                DisarmTouchedLocked();
+            CompleteDisarmed();
         }
         finally
         {
@@ -353,15 +355,10 @@ internal sealed partial class Http2ClientConnection
 
     private void Touch(Http2ClientStream stream) => _touched.Add(stream);
 
-    private void WakeTouched()
-    {
-        // _touched is only used by the read loop; waking runs consumers inline, outside the lock.
-        for (var i = 0; i < _touched.Count; i++)
-            _touched[i].Wake();
-        _touched.Clear();
-    }
-
-    /// <summary>The read's touched streams' waits, disarmed under the read's own lock (no lock per stream to wake it).</summary>
+    /// <summary>
+    /// The read's touched streams' waits, disarmed under the read's own lock (no lock per stream to
+    /// wake it). <c>_touched</c> and <c>_disarmed</c> are the read loop's alone.
+    /// </summary>
     private void DisarmTouchedLocked()
     {
         for (var i = 0; i < _touched.Count; i++)

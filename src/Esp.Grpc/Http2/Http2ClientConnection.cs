@@ -367,17 +367,10 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
         _transport.Dispose();
     }
 
-    /// <summary>A draining connection (after GOAWAY) closes once its last stream is done.</summary>
-    private void CloseIfDrained()
-    {
-        bool drained;
-        lock (SyncRoot)
-            drained = IsDrainedLocked();
-        if (drained)
-            FailDrained();
-    }
-
-    /// <summary>Whether the backend's GOAWAY left nothing to finish on this connection (under the lock).</summary>
+    /// <summary>
+    /// Whether the backend's GOAWAY left nothing to finish on this connection (under the lock): a
+    /// draining connection closes (<see cref="FailDrained"/>) once its last stream is done.
+    /// </summary>
     private bool IsDrainedLocked() => _draining && _streams.Count == 0 && _failure is null;
 
     private void FailDrained() => Fail(new Http2ConnectionException("The backend closed the connection (GOAWAY)."));
