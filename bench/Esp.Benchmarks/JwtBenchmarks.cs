@@ -84,7 +84,7 @@ public class JwtBenchmarks : IDisposable
     public bool CachedCall()
     {
         // A cache hit never waits for keys, so the ValueTask has completed synchronously.
-        var pending = _authenticator.AuthenticateAsync(_request, _method, _model.Providers, CancellationToken.None);
+        var pending = _authenticator.AuthenticateAsync(_request, _method, CancellationToken.None);
         return pending.IsCompletedSuccessfully && pending.Result.Failure is null;
     }
 

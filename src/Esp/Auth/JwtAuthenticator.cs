@@ -11,7 +11,8 @@ namespace Esp.Auth;
 /// Checks a call's JWTs against its method's authentication rule, in this order, cheapest first:
 /// find the tokens; parse each strictly; match its issuer to one of the method's providers; check
 /// its time window and audience; only then fetch keys and verify the signature. A verified token
-/// is cached, but every call re-checks issuer, time and audience for its own method.
+/// is cached, but every call re-checks its issuer's provider and its time, and its audience for
+/// its own method (the entry remembers the last method it satisfied).
 /// </summary>
 internal sealed class JwtAuthenticator : IDisposable
 {
@@ -50,17 +51,38 @@ internal sealed class JwtAuthenticator : IDisposable
             source.Refresh();
     }
 
-    public async ValueTask<AuthResult> AuthenticateAsync(HttpRequest request, MethodPolicy method, IReadOnlyDictionary<string, AuthProvider> providers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks a call's tokens for <paramref name="method"/> (one of the model's). Completes
+    /// synchronously when every token is in the verified-token cache: no async frame on that path.
+    /// </summary>
+    public ValueTask<AuthResult> AuthenticateAsync(HttpRequest request, MethodPolicy method, CancellationToken cancellationToken)
     {
         if (method.Auth is not { } auth)
-            return AuthResult.Anonymous;
-        var methodProviders = _providersByMethod.TryGetValue(method, out var known) ? known : ProvidersOf(auth, providers);
-        var tokens = TokenLocator.Find(request, methodProviders);
+            return new(AuthResult.Anonymous);
+        if (!_providersByMethod.TryGetValue(method, out var providers))
+            throw new ArgumentException($"{method.Path} is not a method of this authenticator's model.", nameof(method));
+        var tokens = TokenLocator.Find(request, providers);
         if (tokens.Count == 0)
-            return auth.AllowWithoutCredential ? AuthResult.Anonymous : AuthResult.Refused(AuthFailure.Missing);
+            return new(auth.AllowWithoutCredential ? AuthResult.Anonymous : AuthResult.Refused(AuthFailure.Missing));
 
+        var now = _time.GetUtcNow();
         JwtToken? identity = null;
         for (var i = 0; i < tokens.Count; i++)
+        {
+            if (!_cache.TryGet(tokens[i].Source, tokens[i].Start, tokens[i].Length, now, out var cached))
+                return VerifyFromAsync(tokens, i, identity, method, cancellationToken);
+            var result = CheckCached(tokens[i], cached, method, now);
+            if (result.Failure is not null)
+                return new(result);
+            identity ??= result.Identity;
+        }
+        return new(AuthResult.Verified(identity!));
+    }
+
+    /// <summary>The rest of <see cref="AuthenticateAsync"/> from the first token not in the cache.</summary>
+    private async ValueTask<AuthResult> VerifyFromAsync(IReadOnlyList<FoundToken> tokens, int first, JwtToken? identity, MethodPolicy method, CancellationToken cancellationToken)
+    {
+        for (var i = first; i < tokens.Count; i++)
         {
             var result = await VerifyAsync(tokens[i], method, cancellationToken);
             if (result.Failure is not null)
@@ -73,20 +95,15 @@ internal sealed class JwtAuthenticator : IDisposable
     private async ValueTask<AuthResult> VerifyAsync(FoundToken found, MethodPolicy method, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (_cache.TryGet(found.Span, now, out var cached))
-        {
-            // Verified before, perhaps for another method: its provider must serve this one too.
-            if (!Reads(found.Providers, cached.Provider))
-                return AuthResult.Refused(AuthFailure.UnknownIssuer);
-            return CheckClaims(cached.Token, cached.Provider, method, now) is { } refused ? AuthResult.Refused(refused) : AuthResult.Verified(cached.Token);
-        }
+        if (_cache.TryGet(found.Source, found.Start, found.Length, now, out var cached))
+            return CheckCached(found, cached, method, now); // verified meanwhile, by another call
 
         if (!JwtParser.TryParse(found.Token, out var token, out var malformed))
             return AuthResult.Refused(malformed);
         var provider = ProviderFor(token, found.Providers);
         if (provider is null)
             return AuthResult.Refused(AuthFailure.UnknownIssuer);
-        if (CheckClaims(token, provider, method, now) is { } failure)
+        if ((CheckTime(token, now) ?? CheckAudience(token, provider, method)) is { } failure)
             return AuthResult.Refused(failure);
 
         var source = _keys[provider.Id];
@@ -102,8 +119,29 @@ internal sealed class JwtAuthenticator : IDisposable
         if (signature is { } bad)
             return AuthResult.Refused(bad);
 
-        _cache.Add(token, provider, now);
+        _cache.Add(token, provider, now).AcceptedFor = method;
         return AuthResult.Verified(token);
+    }
+
+    /// <summary>
+    /// A token verified before, perhaps for another method: its provider must read where it was
+    /// found and serve this method, and its time window must hold now. The audience check is
+    /// remembered per entry for the last method that passed it (a token's audiences and a
+    /// method's accepted ones never change), so a client calling one method skips it.
+    /// </summary>
+    private AuthResult CheckCached(FoundToken found, VerifiedToken cached, MethodPolicy method, DateTimeOffset now)
+    {
+        if (!Reads(found.Providers, cached.Provider))
+            return AuthResult.Refused(AuthFailure.UnknownIssuer);
+        if (CheckTime(cached.Token, now) is { } expired)
+            return AuthResult.Refused(expired);
+        if (!ReferenceEquals(cached.AcceptedFor, method))
+        {
+            if (CheckAudience(cached.Token, cached.Provider, method) is { } refused)
+                return AuthResult.Refused(refused);
+            cached.AcceptedFor = method;
+        }
+        return AuthResult.Verified(cached.Token);
     }
 
     /// <summary>Whether the provider is among those that read where the token was found (the model's instances; no enumerator per call).</summary>
@@ -131,7 +169,7 @@ internal sealed class JwtAuthenticator : IDisposable
         return null;
     }
 
-    private AuthFailure? CheckClaims(JwtToken token, AuthProvider provider, MethodPolicy method, DateTimeOffset now)
+    private static AuthFailure? CheckTime(JwtToken token, DateTimeOffset now)
     {
         var seconds = now.ToUnixTimeSeconds();
         var skew = (long)AuthOptions.ClockSkew.TotalSeconds;
@@ -141,6 +179,11 @@ internal sealed class JwtAuthenticator : IDisposable
             return AuthFailure.Expired;
         if (token.NotBefore is { } nbf && nbf > seconds + skew)
             return AuthFailure.NotYetValid;
+        return null;
+    }
+
+    private AuthFailure? CheckAudience(JwtToken token, AuthProvider provider, MethodPolicy method)
+    {
         if (!_audiences.TryGetValue((method.Path, provider.Id), out var accepted))
             return AuthFailure.UnknownIssuer;
         foreach (var audience in token.NormalizedAudiences)

@@ -19,6 +19,13 @@ internal sealed class FoundToken(string source, int start, int length, IReadOnly
 
     public ReadOnlySpan<char> Span => source.AsSpan(start, length);
 
+    /// <summary>The value the token was found in (<see cref="Start"/> and <see cref="Length"/> say where).</summary>
+    public string Source => source;
+
+    public int Start => start;
+
+    public int Length => length;
+
     public string Token => _token ??= start == 0 && length == source.Length ? source : source.Substring(start, length);
 
     public IReadOnlyList<AuthProvider> Providers { get; set; } = providers;

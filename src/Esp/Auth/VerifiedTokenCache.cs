@@ -4,7 +4,20 @@ using Esp.Config;
 namespace Esp.Auth;
 
 /// <summary>A token whose signature verified, with the provider whose key verified it.</summary>
-internal sealed record VerifiedToken(JwtToken Token, AuthProvider Provider, DateTimeOffset ValidUntil);
+internal sealed class VerifiedToken(JwtToken token, AuthProvider provider, DateTimeOffset validUntil)
+{
+    public JwtToken Token { get; } = token;
+
+    public AuthProvider Provider { get; } = provider;
+
+    public DateTimeOffset ValidUntil { get; } = validUntil;
+
+    /// <summary>
+    /// The last method whose audiences this token was found to satisfy (set by the authenticator,
+    /// read without a lock: a stale value only means the check runs again).
+    /// </summary>
+    public MethodPolicy? AcceptedFor { get; set; }
+}
 
 /// <summary>
 /// Verified tokens by their exact text, least recently used evicted first (<c>--jwt_cache_size</c>;
@@ -20,6 +33,11 @@ internal sealed class VerifiedTokenCache(int capacity)
     private readonly LinkedList<VerifiedToken> _recency = new();
     private readonly Lock _lock = new();
 
+    // The last entry found, and where its text was (see TryGet); a removed node has no List.
+    private LinkedListNode<VerifiedToken>? _lastHit;
+    private string? _lastHitText;
+    private int _lastHitStart;
+
     public int Count
     {
         get
@@ -29,53 +47,68 @@ internal sealed class VerifiedTokenCache(int capacity)
         }
     }
 
-    public bool TryGet(string token, DateTimeOffset now, out VerifiedToken verified) => TryGet(token.AsSpan(), now, out verified);
+    public bool TryGet(string token, DateTimeOffset now, out VerifiedToken verified) => TryGet(token, 0, token.Length, now, out verified);
 
-    /// <summary>Looked up by the characters, so a call's token need not be copied out of its header first.</summary>
-    public bool TryGet(ReadOnlySpan<char> token, DateTimeOffset now, out VerifiedToken verified)
+    /// <summary>
+    /// Looks up the token at <paramref name="start"/> in <paramref name="text"/> (a header value), so
+    /// it need not be copied out first. The last hit is remembered by that string instance: a client's
+    /// connection delivers its token as the same string on every call, and a repeat then skips
+    /// hashing and comparing it.
+    /// </summary>
+    public bool TryGet(string text, int start, int length, DateTimeOffset now, out VerifiedToken verified)
     {
         verified = null!;
         if (capacity == 0)
             return false;
         lock (_lock)
         {
-            var byText = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (!byText.TryGetValue(token, out var node))
-                return false;
+            var node = _lastHit;
+            if (node is null || node.List is null || !ReferenceEquals(_lastHitText, text) || _lastHitStart != start || node.Value.Token.Raw.Length != length)
+            {
+                if (!_entries.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text.AsSpan(start, length), out node))
+                    return false;
+            }
             if (node.Value.ValidUntil <= now)
             {
-                byText.Remove(token);
-                _recency.Remove(node);
+                Remove(node);
                 return false;
             }
-            _recency.Remove(node);
-            _recency.AddFirst(node);
+            (_lastHit, _lastHitText, _lastHitStart) = (node, text, start);
+            if (node != _recency.First)
+            {
+                _recency.Remove(node);
+                _recency.AddFirst(node);
+            }
             verified = node.Value;
             return true;
         }
     }
 
-    public void Add(JwtToken token, AuthProvider provider, DateTimeOffset now)
+    /// <summary>Remembers a verified token; returns its entry (not kept when the cache is off).</summary>
+    public VerifiedToken Add(JwtToken token, AuthProvider provider, DateTimeOffset now)
     {
-        if (capacity == 0)
-            return;
         var validUntil = now + MaxEntryLifetime;
         // Compared in seconds: an exp beyond year 9999 is valid JSON but not a DateTimeOffset.
         if (token.ExpiresAt is { } exp && exp < validUntil.ToUnixTimeSeconds())
             validUntil = DateTimeOffset.FromUnixTimeSeconds(exp);
+        var verified = new VerifiedToken(token, provider, validUntil);
+        if (capacity == 0)
+            return verified;
         lock (_lock)
         {
-            if (_entries.Remove(token.Raw, out var existing))
-                _recency.Remove(existing);
-            var node = _recency.AddFirst(new VerifiedToken(token, provider, validUntil));
-            _entries[token.Raw] = node;
+            if (_entries.TryGetValue(token.Raw, out var existing))
+                Remove(existing);
+            _entries[token.Raw] = _recency.AddFirst(verified);
             while (_entries.Count > capacity)
-            {
-                var oldest = _recency.Last!;
-                _recency.RemoveLast();
-                _entries.Remove(oldest.Value.Token.Raw);
-            }
+                Remove(_recency.Last!);
         }
+        return verified;
+    }
+
+    private void Remove(LinkedListNode<VerifiedToken> node)
+    {
+        _entries.Remove(node.Value.Token.Raw);
+        _recency.Remove(node);
     }
 }
 

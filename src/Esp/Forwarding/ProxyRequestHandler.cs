@@ -55,7 +55,7 @@ internal sealed class ProxyRequestHandler(ServiceModel model, JwtAuthenticator a
             return AdmitAsync(context, method, isGrpc, null);
         // JWTs first (ESP's order), then API keys, then the backend. A token from the cache is
         // checked synchronously: no extra async frame per call then.
-        var pending = authenticator.AuthenticateAsync(context.Request, method, model.Providers, context.RequestAborted);
+        var pending = authenticator.AuthenticateAsync(context.Request, method, context.RequestAborted);
         return pending.IsCompletedSuccessfully ? Authenticated(context, method, isGrpc, pending.Result) : AuthenticatedAsync(context, method, isGrpc, pending);
     }
 

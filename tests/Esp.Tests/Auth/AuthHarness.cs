@@ -160,7 +160,7 @@ internal sealed class AuthHarness : IAsyncDisposable
     {
         var context = new DefaultHttpContext();
         setup(context.Request);
-        return Authenticator.AuthenticateAsync(context.Request, Model.MethodsByPath[path], Model.Providers, cancellationToken).DefaultTimeout();
+        return Authenticator.AuthenticateAsync(context.Request, Model.MethodsByPath[path], cancellationToken).DefaultTimeout();
     }
 
     public Task<AuthResult> BearerAsync(string token, string path = Strict, CancellationToken cancellationToken = default) =>

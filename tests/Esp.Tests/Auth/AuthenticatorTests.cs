@@ -46,7 +46,7 @@ public sealed class AuthenticatorTests(SharedKeyServer shared) : IClassFixture<S
         var context = new DefaultHttpContext();
         context.Request.Headers.Authorization = "Bearer garbage";
 
-        var result = await _auth.Authenticator.AuthenticateAsync(context.Request, open, _auth.Model.Providers, CancellationToken.None).DefaultTimeout();
+        var result = await _auth.Authenticator.AuthenticateAsync(context.Request, open, CancellationToken.None).DefaultTimeout();
 
         Assert.Null(result.Failure);
         Assert.Null(result.Identity);
