@@ -4,6 +4,7 @@
 #   nginx    nginx grpc_pass          (stock nginx: no upstream HTTP/2 multiplexing)
 #   haproxy  HAProxy, proto h2 on both sides (multiplexes streams to the backend)
 #   proxy    `esp run`, no authentication
+#   proxy_token        the same, every call carrying the JWT rows' token (what carrying it costs)
 #   proxy_jwt          `esp run` checking a service account JWT on every call (token cache on)
 #   proxy_jwt_nocache  the same with --jwt_cache_size=0 (RS256 verified on every call)
 #
@@ -33,7 +34,7 @@
 #   BENCH_STREAMS=16      h2load -m (concurrent streams per connection)
 #   BENCH_PIN=split       split: h2load on CPU 0, the backend and the proxy under test on CPU 1
 #                         none:  no pinning (every process may use both CPUs)
-#   BENCH_SYSTEMS="direct nginx haproxy proxy proxy_jwt proxy_jwt_nocache"   which rows, in order
+#   BENCH_SYSTEMS="direct nginx haproxy proxy proxy_token proxy_jwt proxy_jwt_nocache"   which rows, in order
 #   BENCH_RESULTS_DIR=bench/results              where the Markdown report goes
 #   BENCH_WAIT_QUIET=0    before each measurement, wait up to this many seconds for the machine
 #                         to be idle (other jobs skew the numbers; each row reports the CPU other
@@ -53,7 +54,7 @@ BACKEND_WARMUP=${BENCH_BACKEND_WARMUP:-60}
 CONNS=${BENCH_CONNECTIONS:-16}
 STREAMS=${BENCH_STREAMS:-16}
 PIN=${BENCH_PIN:-split}
-read -r -a SYSTEMS <<<"${BENCH_SYSTEMS:-direct nginx haproxy proxy proxy_jwt proxy_jwt_nocache}"
+read -r -a SYSTEMS <<<"${BENCH_SYSTEMS:-direct nginx haproxy proxy proxy_token proxy_jwt proxy_jwt_nocache}"
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$root/bench/results}
 
 METHOD_PATH=/endpoints.examples.bookstore.Bookstore/ListShelves
@@ -415,7 +416,7 @@ start_proxy_jwt() { start_jwt_proxy proxy_jwt; }
 LABEL[proxy_jwt_nocache]="proxy, JWT, --jwt_cache_size=0"
 start_proxy_jwt_nocache() { start_jwt_proxy proxy_jwt_nocache --jwt_cache_size=0; }
 
-# Rows that isolate what the JWT rows' headers cost (not in the default set):
+# Rows that isolate what the JWT rows' headers cost (proxy_token is in the default set, for the JWT goal):
 #   direct_headers   the backend directly, every call carrying the JWT rows' `authorization` and
 #                    the `x-endpoint-api-userinfo` the proxy would add. h2load (nghttp2) indexes
 #                    the user info in HPACK after the first call, but sends `authorization` as a
@@ -747,6 +748,24 @@ ratio() { # numerator denominator -> "0.42" or "–"
 }
 ok_rps() { [ "${STATUS[$1]:-}" = ok ] && printf '%s' "${RPS[$1]}"; }
 
+# The JWT row against the rows its goals name, round by round: neighbouring measurements share the
+# machine's phase (it drifts by ±15% over minutes), so each round's ratio cancels most of that drift.
+goals="$tmp/goals.md"
+: >"$goals"
+round_ratios() { # numerator denominator -> "0.61 0.55 ... (median 0.58)", or nothing
+    local a=$1 b=$2 r values=()
+    [ "${STATUS[$a]:-}" = ok ] && [ "${STATUS[$b]:-}" = ok ] || return 0
+    for ((r = 1; r <= ROUNDS; r++)); do
+        values+=("$(ratio "${M[$a/$r.rps]}" "${M[$b/$r.rps]}")")
+    done
+    printf '%s (median %s)' "${values[*]}" "$(printf '%s\n' "${values[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+}
+for pair in "direct:≥ 0.5× direct" "haproxy:ahead of HAProxy (> 1)" "proxy:within 3% of no auth (≥ 0.97); these calls carry no token" \
+    "proxy_token:within 3% of the same calls, token carried, without auth (≥ 0.97)"; do
+    line=$(round_ratios proxy_jwt "${pair%%:*}")
+    [ -z "$line" ] || printf -- '- JWT (cached) ÷ %s, per round: %s. Goal: %s.\n' "${LABEL[${pair%%:*}]:-${pair%%:*}}" "$line" "${pair#*:}" >>"$goals"
+done
+
 table="$tmp/table.md"
 {
     if [ "$ROUNDS" -gt 1 ]; then
@@ -806,6 +825,12 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo "guests of the hypervisor took N% of the machine's CPU during that measurement, so its numbers are"
     echo "skewed."
     echo
+    if [ -s "$goals" ]; then
+        echo "## JWT goals, round by round"
+        echo
+        cat "$goals"
+        echo
+    fi
     echo "## Details"
     echo
     for system in "${SYSTEMS[@]}"; do
