@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A/B of two `esp` binaries, with load.sh's pinning and h2load shape.
+# A/B of two `esp` binaries (or two configurations), with load.sh's pinning and h2load shape.
 #
 #   bench/ab.sh A_ESP B_ESP      e.g. bench/ab.sh /tmp/old/bin/Esp/release/esp artifacts/bin/Esp/release/esp
 #
@@ -19,6 +19,10 @@
 #   AB_HEADER="authorization: Bearer ..."   one more request header on every call (e.g. a token carried)
 #   AB_CONFIG=path/to/service.yaml          the proxies' service config (default bench/config/bookstore.yaml),
 #                                           e.g. one with an authentication provider for the token above
+#   AB_CONFIG_A=... AB_CONFIG_B=...         a config per side instead (each defaults to AB_CONFIG): with the
+#                                           same binary twice, what a configuration costs, e.g. JWT checking
+#                                           on calls that carry the token either way:
+#     AB_CONFIG_B=auth.yaml AB_HEADER="authorization: Bearer $TOKEN" bench/ab.sh artifacts/bin/Esp/release/esp artifacts/bin/Esp/release/esp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,7 +59,8 @@ bport=$(port_of "$tmp/backend.out" 'listening on port [0-9]+')
 
 declare -A PID URL
 for label in A B; do
-    taskset -c 1 "${BIN[$label]}" run --access_log=off --service_config="${AB_CONFIG:-bench/config/bookstore.yaml}" --descriptor="$tmp/bookstore.pb" \
+    config_var=AB_CONFIG_$label
+    taskset -c 1 "${BIN[$label]}" run --access_log=off --service_config="${!config_var:-${AB_CONFIG:-bench/config/bookstore.yaml}}" --descriptor="$tmp/bookstore.pb" \
         --backend="grpc://127.0.0.1:$bport" --listener_address=127.0.0.1 --http2_port=0 >"$tmp/proxy-$label.out" 2>&1 &
     PID[$label]=$!; pids+=("${PID[$label]}")
     URL[$label]="http://127.0.0.1:$(port_of "$tmp/proxy-$label.out" 'http2=[0-9]+')/endpoints.examples.bookstore.Bookstore/ListShelves"
