@@ -9,8 +9,8 @@
 # One Bookstore backend and both binaries in front of it, all on CPU 1, h2load on CPU 0
 # (-c 16 -m 16 -t 1). Each binary gets AB_WARMUP s of load (.NET needs ~45-60 s); then AB_ROUNDS
 # times: A, then B, each 3 s warm-up + AB_DURATION s measured, the other one idle. Prints per
-# round req/s, the proxy's and backend's CPU µs per call and the proxy's context switches per
-# call, then the medians and the median of the rounds' B ÷ A. This machine's speed drifts by
+# round req/s, the proxy's and backend's CPU µs per call, the proxy's context switches per
+# call and its resident memory at the end of the round, then the medians and the median of the rounds' B ÷ A. This machine's speed drifts by
 # ±15% over minutes: short alternating rounds put both binaries in every slow phase, and the
 # ratio of neighbouring rounds cancels most of it. Not a substitute for load.sh (no correctness
 # checks beyond h2load's counts): a tool for deciding between two builds.
@@ -70,18 +70,19 @@ for label in A B; do
 done
 
 measure() { # label -> one round of that binary, appended to $tmp/rows
-    local label=$1 proxy=${PID[$1]} url=${URL[$1]} p0 b0 c0 p1 b1 c1 n rps
+    local label=$1 proxy=${PID[$1]} url=${URL[$1]} p0 b0 c0 p1 b1 c1 n rps rss
     load -D 3 "$url" >/dev/null
     p0=$(cpu "$proxy"); b0=$(cpu "$BACKEND"); c0=$(switches "$proxy")
     load -D "$DURATION" "$url" >"$tmp/h2load.txt"
     p1=$(cpu "$proxy"); b1=$(cpu "$BACKEND"); c1=$(switches "$proxy")
+    rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$proxy/status")
     n=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.txt")
     rps=$(grep -oE '[0-9.]+ req/s' "$tmp/h2load.txt" | head -1 | cut -d' ' -f1)
-    awk -v l="$label" -v rps="$rps" -v n="$n" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v tck="$(getconf CLK_TCK)" \
-        'BEGIN { printf "%s %.0f %.1f %.1f %.2f\n", l, rps, p * 1e6 / tck / n, b * 1e6 / tck / n, c / n }' | tee -a "$tmp/rows"
+    awk -v l="$label" -v rps="$rps" -v n="$n" -v p=$((p1 - p0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v tck="$(getconf CLK_TCK)" -v rss="$rss" \
+        'BEGIN { printf "%s %.0f %.1f %.1f %.2f %s\n", l, rps, p * 1e6 / tck / n, b * 1e6 / tck / n, c / n, rss }' | tee -a "$tmp/rows"
 }
 
-echo "binary req/s proxy_us/call backend_us/call proxy_switches/call"
+echo "binary req/s proxy_us/call backend_us/call proxy_switches/call proxy_rss_MiB"
 for round in $(seq "$ROUNDS"); do
     measure A
     measure B

@@ -180,6 +180,17 @@ wait_for_line() { # file regex pid seconds -> prints the first matching line
     return 1
 }
 
+rss_mib() { # pid... -> resident memory (VmRSS) of the processes and their descendants, MiB
+    local total=0 pid p kib
+    for pid in "$@"; do
+        for p in $(descendants "$pid"); do
+            kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+            total=$((total + ${kib:-0}))
+        done
+    done
+    awk -v k="$total" 'BEGIN { printf "%.0f", k / 1024 }'
+}
+
 cpu_ticks() { # pid... -> utime+stime of the processes and their descendants (clock ticks)
     local total=0 pid stat rest f
     for pid in "$@"; do
@@ -564,14 +575,21 @@ measure() { # system round -> 0 when every check passed; PROBLEMS says why not
     times >"$tmp/times0.txt"
     read -r busy0 steal0 < <(busy_ticks); wall0=$EPOCHREALTIME
     log "$system: round $r: measuring ${REQUESTS:+$REQUESTS requests}${REQUESTS:-${DURATION}s}"
-    # Halfway through, count this system's connections to the backend (h2load's for direct).
+    # Halfway through, count this system's connections to the backend (h2load's for direct), and
+    # take the resident memory of the proxy's processes and of the backend under load.
     local sample_after=2 sampler owner='"h2load"'
     [ -n "$REQUESTS" ] || sample_after=$((DURATION / 2))
     if [ -n "${ROOTS[$system]}" ]; then
         # shellcheck disable=SC2086
         owner="pid=($(for root_pid in ${ROOTS[$system]}; do descendants "$root_pid"; done | paste -sd'|')),"
     fi
-    (sleep "$sample_after"; ss -Htnp state established "( dport = :$BACKEND_PORT )" | grep -cE "$owner" >"$tmp/$system.conns") &
+    rm -f "$tmp/$system.rss"
+    (
+        sleep "$sample_after"
+        ss -Htnp state established "( dport = :$BACKEND_PORT )" | grep -cE "$owner" >"$tmp/$system.conns"
+        # shellcheck disable=SC2086
+        echo "$([ -z "${ROOTS[$system]}" ] || rss_mib ${ROOTS[$system]}) $(rss_mib "$BACKEND_PID")" >"$tmp/$system.rss"
+    ) &
     sampler=$!
     PIDS+=("$sampler")
     h2load_run "$out" "${args[@]}" "${run[@]}" --log-file="$tsv" "$url" || true
@@ -645,7 +663,14 @@ PY
     fi
     local backend_conns="?"
     [ ! -s "$tmp/$system.conns" ] || backend_conns=$(tr -d ' \n' <"$tmp/$system.conns")
-    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend answered $backend_calls (by grpc-status: $backend_status); CPU µs/call client / proxy / backend ${M[$k.cpu_client]:-–} / ${M[$k.cpu_proxy]:-–} / ${M[$k.cpu_backend]:-–}"
+    local rss_line=""
+    [ ! -s "$tmp/$system.rss" ] || rss_line=$(cat "$tmp/$system.rss")
+    if [ -n "${ROOTS[$system]}" ]; then
+        read -r "M[$k.rss_proxy]" "M[$k.rss_backend]" <<<"$rss_line"
+    else
+        read -r "M[$k.rss_backend]" <<<"$rss_line"
+    fi
+    M[$k.detail]="round $r: h2load -c $conns -m $streams; warm-up req/s per 10 s: $WARM_RATES; ${M[$k.rps]} req/s; other processes used ${M[$k.other]}% and steal ${M[$k.steal]}% of the machine; $backend_conns connections to the backend; succeeded $succeeded, failed $failed, errored $errored, timeout $timeout; non-2xx $non2xx; DATA $bytes_per B/response (expected ${RESP_BYTES[$system]}); backend answered $backend_calls (by grpc-status: $backend_status); CPU µs/call client / proxy / backend ${M[$k.cpu_client]:-–} / ${M[$k.cpu_proxy]:-–} / ${M[$k.cpu_backend]:-–}; RSS MiB under load proxy / backend ${M[$k.rss_proxy]:-–} / ${M[$k.rss_backend]:-–}"
     log "$system: ${M[$k.detail]}"
     if [ ${#problems[@]} -gt 0 ]; then
         local IFS='; '
@@ -726,7 +751,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # The round with the median req/s stands for each system (its latency and CPU too).
-declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() OTHER=() STEAL=() RANGE=()
+declare -A RPS=() MEAN=() P50=() P99=() CPU_CLIENT=() CPU_PROXY=() CPU_BACKEND=() RSS_PROXY=() RSS_BACKEND=() OTHER=() STEAL=() RANGE=()
 for system in "${ACTIVE[@]}"; do
     [[ ${STATUS[$system]:-} != FAILED* ]] || continue
     mapfile -t order < <(for ((r = 1; r <= ROUNDS; r++)); do echo "${M[$system/$r.rps]} $r"; done | sort -n)
@@ -734,6 +759,7 @@ for system in "${ACTIVE[@]}"; do
     k="$system/$median"
     RPS[$system]=${M[$k.rps]}; MEAN[$system]=${M[$k.mean]}; P50[$system]=${M[$k.p50]}; P99[$system]=${M[$k.p99]}
     CPU_CLIENT[$system]=${M[$k.cpu_client]:-}; CPU_PROXY[$system]=${M[$k.cpu_proxy]:-}; CPU_BACKEND[$system]=${M[$k.cpu_backend]:-}
+    RSS_PROXY[$system]=${M[$k.rss_proxy]:-}; RSS_BACKEND[$system]=${M[$k.rss_backend]:-}
     OTHER[$system]=${M[$k.other]}; STEAL[$system]=${M[$k.steal]}
     if [ "$ROUNDS" -gt 1 ]; then
         RANGE[$system]=$(printf '%.0f–%.0f' "${order[0]% *}" "${order[$((ROUNDS - 1))]% *}")
@@ -769,15 +795,15 @@ done
 table="$tmp/table.md"
 {
     if [ "$ROUNDS" -gt 1 ]; then
-        echo "| system | req/s (median of $ROUNDS; min–max) | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+        echo "| system | req/s (median of $ROUNDS; min–max) | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | RSS MiB proxy / backend | check |"
     else
-        echo "| system | req/s | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | check |"
+        echo "| system | req/s | mean ms | p50 ms | p99 ms | × direct | × nginx | × HAProxy | CPU µs/req client / proxy / backend | RSS MiB proxy / backend | check |"
     fi
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
     for system in "${SYSTEMS[@]}"; do
         label=${LABEL[$system]:-$system}
         if [ "${STATUS[$system]:-}" != ok ]; then
-            echo "| $label | – | – | – | – | – | – | – | – | ${STATUS[$system]:-not run} |"
+            echo "| $label | – | – | – | – | – | – | – | – | – | ${STATUS[$system]:-not run} |"
             continue
         fi
         vs_nginx="–"; vs_haproxy="–"
@@ -790,10 +816,11 @@ table="$tmp/table.md"
         [ "${STEAL[$system]:-0}" -lt 5 ] || noise+=" ⚠ steal ${STEAL[$system]}%"
         rps=$(printf '%.0f' "${RPS[$system]}")
         [ -z "${RANGE[$system]:-}" ] || rps+=" (${RANGE[$system]})"
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | grpc-status 0 ✓%s |\n' \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s | grpc-status 0 ✓%s |\n' \
             "$label" "$rps" "${MEAN[$system]}" "${P50[$system]}" "${P99[$system]}" \
             "$(ratio "${RPS[$system]}" "$(ok_rps direct || true)")" "$vs_nginx" "$vs_haproxy" \
-            "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}" "$noise"
+            "${CPU_CLIENT[$system]:-–}" "${CPU_PROXY[$system]:-–}" "${CPU_BACKEND[$system]:-–}" \
+            "${RSS_PROXY[$system]:-–}" "${RSS_BACKEND[$system]:-–}" "$noise"
     done
 } >"$table"
 
@@ -818,6 +845,8 @@ if [ -n "$REQUESTS" ]; then amount="$REQUESTS requests"; else amount="${DURATION
     echo
     echo "Ratios are req/s over req/s in this run. CPU is per succeeded request over the measured window:"
     echo "h2load (client), the proxy's processes, and the Bookstore backend (one process for every row)."
+    echo "RSS is the resident memory (VmRSS) of the proxy's processes and of the backend, halfway through"
+    echo "the measurement, under load."
     echo "\"grpc-status 0 ✓\": an nghttp call ended with the trailer \`grpc-status: 0\` and the Bookstore client"
     echo "got the shelves before the run; during it every response carried the message, and the backend"
     echo "(which counts its calls by grpc-status; it logs none) answered as many calls as h2load counted, all"
