@@ -158,7 +158,8 @@ internal sealed partial class Http2ClientConnection
     private void EndHeaderBlock()
     {
         var streamId = _headerBlock.Complete();
-        var collector = new HeaderCollector(_rememberedValues);
+        var collector = _headerCollector;
+        collector.Reset();
         bool withinLimit;
         try
         {
@@ -202,7 +203,7 @@ internal sealed partial class Http2ClientConnection
                     ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend ended stream {streamId} with an informational response.");
                 return; // 1xx: the final response follows.
             }
-            stream.OnHeaders(status, collector.Fields, _headerBlock.EndsStream);
+            stream.OnHeaders(status, collector.TakeFields(), _headerBlock.EndsStream);
         }
         else
         {
@@ -211,7 +212,7 @@ internal sealed partial class Http2ClientConnection
                 ResetFromReadLoop(stream, Http2ErrorCode.ProtocolError, $"The backend sent a second header block on stream {streamId} that is not trailers.");
                 return;
             }
-            stream.OnTrailers(collector.Fields);
+            stream.OnTrailers(collector.TakeFields());
         }
         Touch(stream);
         if (stream.IsClosed)
@@ -382,15 +383,30 @@ internal sealed partial class Http2ClientConnection
     /// <summary>
     /// Collects a decoded header block: <c>:status</c> apart, regular fields as strings (a value the
     /// backend repeats, such as its <c>date</c>, as the same string: the server's encoder then
-    /// indexes it again by instance).
+    /// indexes it again by instance). One per connection, reset for each block (the read loop
+    /// decodes one at a time); a stream gets its fields as an array of their number.
     /// </summary>
     private sealed class HeaderCollector(RememberedValues remembered) : IHpackHeaderHandler
     {
+        private readonly List<KeyValuePair<string, string>> _fields = [];
+
         public int? Status { get; private set; }
 
-        public List<KeyValuePair<string, string>> Fields { get; } = [];
-
         public string? Error { get; private set; }
+
+        public void Reset()
+        {
+            _fields.Clear();
+            Status = null;
+            Error = null;
+        }
+
+        public KeyValuePair<string, string>[] TakeFields()
+        {
+            var fields = _fields.Count == 0 ? [] : _fields.ToArray();
+            _fields.Clear();
+            return fields;
+        }
 
         public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
         {
@@ -403,7 +419,7 @@ internal sealed partial class Http2ClientConnection
             }
             if (name[0] == (byte)':')
             {
-                if (!name.SequenceEqual(":status"u8) || Fields.Count > 0 || Status is not null)
+                if (!name.SequenceEqual(":status"u8) || _fields.Count > 0 || Status is not null)
                 {
                     Error = $"unexpected pseudo-header {Encoding.Latin1.GetString(name)}";
                     return;
@@ -416,7 +432,7 @@ internal sealed partial class Http2ClientConnection
                 Status = status;
                 return;
             }
-            Fields.Add(new(KnownHeaders.Name(name), remembered.Text(value)));
+            _fields.Add(new(KnownHeaders.Name(name), remembered.Text(value)));
         }
     }
 }

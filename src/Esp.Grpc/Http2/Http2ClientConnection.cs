@@ -40,7 +40,7 @@ internal sealed partial class Http2ClientConnection : IAsyncDisposable
     private readonly Dictionary<int, Http2ClientStream> _streams = [];
     private readonly List<Http2ClientStream> _touched = [];
     private readonly List<Http2Signal> _disarmed = []; // read loop only
-    private readonly RememberedValues _rememberedValues = new(); // read loop only
+    private readonly HeaderCollector _headerCollector = new(new RememberedValues()); // read loop only
     private readonly ArrayBufferWriter<byte> _requestBlock = new(1024); // a request header block being encoded
     private readonly Task _readLoop;
 

@@ -70,7 +70,7 @@ internal sealed class Http2ClientStream : IDisposable, IHttp2SendWindow
     /// <summary>Waiting for send window (set by the writer, cleared by the connection when the window grows).</summary>
     public bool WaitingForWindow { get; set; }
 
-    internal void OnHeaders(int status, List<KeyValuePair<string, string>> headers, bool endStream)
+    internal void OnHeaders(int status, KeyValuePair<string, string>[] headers, bool endStream)
     {
         StatusCode = status;
         ResponseHeaders = headers;
@@ -82,7 +82,7 @@ internal sealed class Http2ClientStream : IDisposable, IHttp2SendWindow
         }
     }
 
-    internal void OnTrailers(List<KeyValuePair<string, string>> trailers)
+    internal void OnTrailers(KeyValuePair<string, string>[] trailers)
     {
         Trailers = trailers;
         ResponseEnded = true;

@@ -49,15 +49,16 @@ internal static class TokenLocator
     /// <summary>The tokens found (an empty list, shared, when there are none).</summary>
     public static IReadOnlyList<FoundToken> Find(HttpRequest request, IReadOnlyList<AuthProvider> providers)
     {
-        // Runs on every call: no iterators or LINQ, and a list only once a token turns up.
+        // Runs on every call: no enumerators (boxed, through these interfaces) or LINQ, and a list only once a token turns up.
         List<FoundToken>? found = null;
-        foreach (var provider in providers)
+        for (var p = 0; p < providers.Count; p++)
         {
+            var provider = providers[p];
             var locations = provider.JwtLocations.Count > 0 ? provider.JwtLocations : DefaultLocations;
             // A token's providers: the method's own list when it has just this one (no list per call).
             var readers = providers.Count == 1 ? providers : null;
-            foreach (var location in locations)
-                Read(request, location, provider, readers, ref found);
+            for (var l = 0; l < locations.Count; l++)
+                Read(request, locations[l], provider, readers, ref found);
         }
         return found ?? (IReadOnlyList<FoundToken>)[];
     }

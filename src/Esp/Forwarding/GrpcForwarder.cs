@@ -4,10 +4,12 @@ using Esp.Config;
 using Esp.Grpc;
 using Esp.Grpc.Http2;
 using Esp.Grpc.Http2.Hpack;
+using Esp.Grpc.Http2.Server;
 using Esp.Grpc.Protocol;
 using Esp.Grpc.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Esp.Forwarding;
 
@@ -167,8 +169,12 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
         }
         finally
         {
-            LogAccess(_accessLog, call.Method, call.Backend, call.Status?.Code.ToString() ?? "reset by caller",
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds, call.BytesIn, call.BytesOut);
+            // Checked first: the arguments (the code's name, the clock) cost every call even when the log is off.
+            if (_accessLog.IsEnabled(LogLevel.Information))
+            {
+                LogAccess(_accessLog, call.Method, call.Backend, call.Status?.Code.ToString() ?? "reset by caller",
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds, call.BytesIn, call.BytesOut);
+            }
         }
     }
 
@@ -290,18 +296,11 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
             headers.Write(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers, HpackIndexing.Index);
             if (Timeout is { } t)
                 headers.Write(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t), HpackIndexing.WithoutIndexing);
-            foreach (var header in request.Headers)
-            {
-                var fate = ProxyHeaders.FateOfRequestHeader(header.Key);
-                if (fate == RequestHeaderFate.Drop)
-                    continue;
-                var lowerName = ProxyHeaders.LowerCase(header.Key);
-                var indexing = fate == RequestHeaderFate.ForwardNeverIndexed ? HpackIndexing.NeverIndex : HpackIndexing.Index;
-                if (BackendAuthorization is not null && lowerName == "authorization")
-                    lowerName = ProxyHeaders.ForwardedAuthorization;
-                foreach (var value in header.Value)
-                    headers.Write(lowerName, value ?? "", indexing);
-            }
+            // Our HTTP/2 server's header list is walked with its own struct enumerator (no box per call).
+            if (request.Headers is HeaderFieldList fields)
+                WriteCallerHeaders(headers, fields.GetEnumerator());
+            else
+                WriteCallerHeaders(headers, request.Headers.GetEnumerator());
             if (Caller.UserInfo is not null)
                 headers.Write(ProxyHeaders.UserInfo, Caller.UserInfo, HpackIndexing.Index);
             if (Caller.ApiKey is { } key)
@@ -312,6 +311,28 @@ internal sealed partial class GrpcForwarder(BackendClients backends, ForwardingL
             }
             if (BackendAuthorization is not null)
                 headers.Write("authorization", BackendAuthorization, HpackIndexing.NeverIndex);
+        }
+
+        /// <summary>The caller's headers that cross, by <see cref="ProxyHeaders.FateOfRequestHeader"/>.</summary>
+        private void WriteCallerHeaders<TEnumerator>(Http2HeaderWriter headers, TEnumerator fields)
+            where TEnumerator : IEnumerator<KeyValuePair<string, StringValues>>
+        {
+            using (fields)
+            {
+                while (fields.MoveNext())
+                {
+                    var header = fields.Current;
+                    var fate = ProxyHeaders.FateOfRequestHeader(header.Key);
+                    if (fate == RequestHeaderFate.Drop)
+                        continue;
+                    var lowerName = ProxyHeaders.LowerCase(header.Key);
+                    var indexing = fate == RequestHeaderFate.ForwardNeverIndexed ? HpackIndexing.NeverIndex : HpackIndexing.Index;
+                    if (BackendAuthorization is not null && lowerName == "authorization")
+                        lowerName = ProxyHeaders.ForwardedAuthorization;
+                    foreach (var value in header.Value)
+                        headers.Write(lowerName, value ?? "", indexing);
+                }
+            }
         }
     }
 
