@@ -61,8 +61,10 @@ internal sealed class HpackEncoder
     // is the same string on every call of a connection).
     private const int RememberedLiteralMinLength = 64;
     private const int RememberedLiteralMaxLength = 8192;
+    // Replaced by ClockReplacement too: a long per-call value (a signed request id) must not push the token out.
     private readonly RecentLiteral[] _recentLiterals = new RecentLiteral[4];
-    private int _nextRecentLiteral;
+    private readonly bool[] _recentLiteralUsed = new bool[4];
+    private int _recentLiteralHand;
     private readonly ArrayBufferWriter<byte> _literalScratch = new();
 
     private byte[] _scratch = []; // the Latin-1 octets of the string overload's name and value
@@ -173,8 +175,7 @@ internal sealed class HpackEncoder
             _literalScratch.ResetWrittenCount();
             EncodeOctets(_literalScratch, nameOctets, valueOctets, indexing);
             output.Write(_literalScratch.WrittenSpan);
-            _recentLiterals[_nextRecentLiteral] = new RecentLiteral(name, value, indexing, _literalScratch.WrittenSpan.ToArray());
-            _nextRecentLiteral = (_nextRecentLiteral + 1) % _recentLiterals.Length;
+            _recentLiterals[ClockReplacement.Next(_recentLiteralUsed, ref _recentLiteralHand)] = new RecentLiteral(name, value, indexing, _literalScratch.WrittenSpan.ToArray());
             return;
         }
         if (EncodeOctets(output, nameOctets, valueOctets, indexing) is not NoEntry and var entry && indexing == HpackIndexing.Index)
@@ -259,10 +260,14 @@ internal sealed class HpackEncoder
 
     private byte[]? FindRecentLiteral(string name, string value, HpackIndexing indexing)
     {
-        foreach (var recent in _recentLiterals)
+        for (var i = 0; i < _recentLiterals.Length; i++)
         {
+            ref readonly var recent = ref _recentLiterals[i];
             if (ReferenceEquals(recent.Value, value) && ReferenceEquals(recent.Name, name) && recent.Indexing == indexing)
+            {
+                _recentLiteralUsed[i] = true;
                 return recent.Encoded;
+            }
         }
         return null;
     }

@@ -356,4 +356,33 @@ public class HpackEncoderTests
         Assert.Equal(0, allocated);
         Assert.Equal(6, encoder.DynamicTable.Count); // the static pairs, grpc-timeout and authorization are not added
     }
+
+    [Fact]
+    public void Encode_TokenBetweenPerCallLongLiterals_StaysRememberedAllocatesNothing()
+    {
+        // A caller's token is the same string on every call; a long never-indexed value that changes
+        // on every call (a signed request id) takes a remembered slot each time and must not push the
+        // token out (with round-robin replacement it did, and the token was narrowed again).
+        var encoder = new HpackEncoder();
+        var output = new ArrayBufferWriter<byte>(16384);
+        var authorization = "Bearer " + new string('t', 700);
+        var oneOff = Enumerable.Range(0, 400).Select(i => $"{i:D4}" + new string('r', 80)).ToArray();
+        for (var i = 0; i < 100; i++)
+        {
+            encoder.Encode(output, "authorization", authorization, HpackIndexing.NeverIndex);
+            encoder.Encode(output, "cookie", oneOff[i], HpackIndexing.NeverIndex);
+        }
+
+        long tokenAllocations = 0;
+        for (var i = 100; i < oneOff.Length; i++)
+        {
+            output.ResetWrittenCount();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            encoder.Encode(output, "authorization", authorization, HpackIndexing.NeverIndex);
+            tokenAllocations += GC.GetAllocatedBytesForCurrentThread() - before;
+            encoder.Encode(output, "cookie", oneOff[i], HpackIndexing.NeverIndex);
+        }
+
+        Assert.Equal(0, tokenAllocations);
+    }
 }
